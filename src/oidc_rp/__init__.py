@@ -1,0 +1,7 @@
+"""oidc-rp: an OpenID Connect Relying Party for Python."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,1 @@
+"""The OpenID Connect protocol, sans-IO: see README.md in this folder."""
