@@ -1,0 +1,84 @@
+"""The RP's own keys: load a private key from settings, publish its public JWK set.
+
+A key setting (``request_object_key``, ``client_private_key``) holds either the key
+itself (a PEM block or a private JWK as JSON) or the path of a file containing one.
+joserfc does all parsing; nothing here handles key material by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+
+from oidc_rp.errors import ConfigurationError
+
+__all__ = ["AsymmetricKey", "default_alg", "load_private_key", "public_jwks"]
+
+AsymmetricKey = RSAKey | ECKey | OKPKey
+
+_EC_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+
+
+def _key_text(setting: str, value: str) -> str:
+    stripped = value.strip()
+    if stripped.startswith(("{", "-----BEGIN")):
+        return stripped
+    try:
+        return Path(stripped).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigurationError(f"{setting}: cannot read key file: {exc.strerror}") from None
+
+
+def _import(data: Any) -> AsymmetricKey | None:
+    kinds: tuple[type[AsymmetricKey], ...] = (RSAKey, ECKey, OKPKey)
+    if isinstance(data, dict):
+        kinds = tuple(k for k in kinds if k.key_type == data.get("kty"))
+    for kind in kinds:
+        try:
+            return kind.import_key(data)
+        except (JoseError, ValueError, TypeError):
+            continue
+    return None
+
+
+def load_private_key(setting: str, value: str) -> AsymmetricKey:
+    """Parse a private RSA, EC or OKP key given inline or by file path."""
+    text = _key_text(setting, value)
+    data: Any = text
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ConfigurationError(f"{setting}: not a valid JWK (bad JSON)") from None
+    key = _import(data)
+    if key is None or not key.is_private:
+        raise ConfigurationError(f"{setting}: not a private RSA, EC or OKP key")
+    if not key.kid:
+        key.ensure_kid()
+    return key
+
+
+def default_alg(key: AsymmetricKey) -> str:
+    """The usual JWS algorithm for a key: RS256, ES256/384/512 by curve, or EdDSA."""
+    if isinstance(key, RSAKey):
+        return "RS256"
+    if isinstance(key, ECKey):
+        return _EC_ALGS.get(key.curve_name, "ES256")
+    return "EdDSA"
+
+
+def public_jwks(*keys: AsymmetricKey | None) -> dict[str, Any]:
+    """The public JWK set of the given keys (duplicates by kid removed), for ``/jwks``."""
+    seen: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        if key is None:
+            continue
+        public = key.as_dict(private=False)
+        public.setdefault("use", "sig")
+        public.setdefault("alg", default_alg(key))
+        seen[str(public["kid"])] = public
+    return dict(KeySet.import_key_set({"keys": list(seen.values())}).as_dict(private=False))
