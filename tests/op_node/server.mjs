@@ -23,19 +23,20 @@ if (!Number.isInteger(port) || typeof issuer !== 'string') {
   process.exit(2);
 }
 
-// Signing keys: the JWKS from the config file if given, else one RS256, one ES256 and one
-// Ed25519 (EdDSA) key generated now. The first key of a type is the default for its algs.
+// Signing keys: the private JWKS from the config file if given, else an RSA 2048 key
+// (RS256, PS256), an EC P-256 key (ES256) and an Ed25519 key (Ed25519 and EdDSA) generated
+// now. The keys carry no "alg", so each serves every algorithm its type allows.
 function generateJwks() {
   const specs = [
-    ['rsa', { modulusLength: 2048 }, 'RS256'],
-    ['ec', { namedCurve: 'P-256' }, 'ES256'],
-    ['ed25519', {}, 'EdDSA'],
+    ['rsa', { modulusLength: 2048 }],
+    ['ec', { namedCurve: 'P-256' }],
+    ['ed25519', {}],
   ];
   return {
-    keys: specs.map(([type, options, alg]) => {
+    keys: specs.map(([type, options]) => {
       const { privateKey } = crypto.generateKeyPairSync(type, options);
       const jwk = privateKey.export({ format: 'jwk' });
-      return { ...jwk, use: 'sig', alg, kid: `${alg.toLowerCase()}-${crypto.randomBytes(4).toString('hex')}` };
+      return { ...jwk, use: 'sig', kid: `${type}-${crypto.randomBytes(4).toString('hex')}` };
     }),
   };
 }
@@ -167,9 +168,25 @@ provider.on('backchannel.success', (ctx, client, accountId, sid) => {
   console.error(`backchannel.success: client_id=${client.clientId} sub=${accountId} sid=${sid}`);
 });
 
+// Static clients are validated lazily by the OP; check them now so a bad fixture fails fast.
+for (const client of config.clients ?? []) {
+  try {
+    await provider.Client.find(String(client.client_id));
+  } catch (err) {
+    console.error(`invalid client ${client.client_id}: ${err.message}${err.error_description ? ` (${err.error_description})` : ''}`);
+    process.exit(1);
+  }
+}
+
 const server = provider.listen(port, '127.0.0.1', () => {
   console.log(`READY ${issuer}`);
 });
+
+// Never outlive the test process that started us (its death re-parents us).
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) shutdown();
+}, 500).unref();
 
 function shutdown() {
   server.close(() => process.exit(0));
