@@ -1,0 +1,767 @@
+"""RelyingParty: the one stateful facade over the protocol core.
+
+Each method strings together a core builder, :mod:`oidc_rp.http` and a core parser,
+with the caches a long-running process needs: the provider metadata and the OP's JWK
+set (refetched once, rate-limited, when a JWS names an unknown key). Time comes from
+an injected clock; random values from :mod:`oidc_rp.core.random`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from joserfc.jwk import KeySet, OctKey
+from joserfc.jws import extract_compact
+
+from oidc_rp.core import authorize, callback, jwks, logout, registration, token, userinfo
+from oidc_rp.core import random as rnd
+from oidc_rp.core.authorize import AuthorizationOptions
+from oidc_rp.core.client_auth import ClientAuthentication, client_auth_parameters
+from oidc_rp.core.id_token import (
+    IDToken,
+    IDTokenExpectations,
+    validate_id_token,
+    validate_refreshed_id_token,
+)
+from oidc_rp.core.logout import LogoutToken
+from oidc_rp.core.messages import HttpRequest, HttpResponse
+from oidc_rp.core.metadata import ProviderMetadata, build_discovery_request, parse_provider_metadata
+from oidc_rp.core.registration import ClientRegistration
+from oidc_rp.core.transaction import PendingLogin
+from oidc_rp.errors import (
+    ConfigurationError,
+    IDTokenError,
+    KeyNotFoundError,
+    LoginStateError,
+    NotSupportedError,
+    OIDCError,
+    OPErrorResponse,
+    OPUnreachableError,
+)
+from oidc_rp.http import OPHttpClient, TraceSink
+from oidc_rp.keys import AsymmetricKey, default_alg, load_private_key, public_jwks
+from oidc_rp.registry import RegistrationFile
+from oidc_rp.settings import Settings
+
+__all__ = ["ApiResponse", "Login", "RelyingParty", "TokenSet"]
+
+T = TypeVar("T")
+
+#: Seconds between two JWKS refetches triggered by unknown key ids.
+JWKS_REFETCH_INTERVAL = 5
+#: Provider metadata is fetched again after this many seconds.
+METADATA_TTL = 3600
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """The tokens a session keeps. ``id_token`` is the latest validated ID token."""
+
+    access_token: str | None
+    token_type: str = "Bearer"
+    refresh_token: str | None = None
+    id_token: str | None = None
+    expires_at: int | None = None
+    scope: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict."""
+        return {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "refresh_token": self.refresh_token,
+            "id_token": self.id_token,
+            "expires_at": self.expires_at,
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TokenSet:
+        """Read back :meth:`to_dict`; a malformed record raises LoginStateError."""
+        try:
+            return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        except TypeError:
+            raise LoginStateError("session.tokens: malformed record") from None
+
+
+@dataclass(frozen=True)
+class Login:
+    """The result of a completed login."""
+
+    tokens: TokenSet
+    id_token_claims: dict[str, Any]
+    userinfo: dict[str, Any] | None = None
+    userinfo_error: str | None = None
+
+    @property
+    def sub(self) -> str:
+        """The end-user's subject identifier."""
+        return str(self.id_token_claims["sub"])
+
+    @property
+    def sid(self) -> str | None:
+        """The OP session id, for back-channel logout."""
+        sid = self.id_token_claims.get("sid")
+        return sid if isinstance(sid, str) else None
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """What the API answered (or why it could not be reached)."""
+
+    status: int | None
+    headers: dict[str, str]
+    body: str
+    error: str | None = None
+
+
+def _stored_claims(raw: str) -> dict[str, Any]:
+    """Claims of an ID token this RP validated before storing it in the session."""
+    claims = json.loads(extract_compact(raw.encode()).payload)
+    if not isinstance(claims, dict):
+        raise LoginStateError("session.id_token: malformed record")
+    return claims
+
+
+class RelyingParty:
+    """An OpenID Connect Relying Party configured by :class:`Settings`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http: OPHttpClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._own_http = http is None
+        self._http = http or OPHttpClient(
+            timeout=settings.http_timeout,
+            verify=settings.verify_ssl_server,
+            ca_file=settings.ca_file,
+            debug=settings.debug,
+        )
+        self._clock = clock
+        self._metadata: ProviderMetadata | None = None
+        self._metadata_at = 0
+        self._keys: KeySet | None = None
+        self._keys_at = -JWKS_REFETCH_INTERVAL
+        self._lock = asyncio.Lock()
+        self._registry = RegistrationFile(settings.registration_path)
+        self._registration = self._registry.load()
+        self._request_object_key = self._load_key("request_object_key")
+        self._client_key = self._load_key("client_private_key") or self._request_object_key
+
+    def _load_key(self, name: str) -> AsymmetricKey | None:
+        value = self.settings.secret(name)
+        return load_private_key(name, value) if value else None
+
+    async def aclose(self) -> None:
+        """Release the HTTP connection pool (when this RP created it)."""
+        if self._own_http:
+            await self._http.aclose()
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    async def _send(self, request: HttpRequest, trace: TraceSink | None) -> HttpResponse:
+        return await self._http.send(request, trace=trace)
+
+    # The client's identity --------------------------------------------------------
+
+    @property
+    def registration(self) -> ClientRegistration | None:
+        """The dynamic registration in use, if any."""
+        return self._registration
+
+    @property
+    def is_dynamic(self) -> bool:
+        """True when the client identity comes from dynamic registration."""
+        return self._registration is not None
+
+    @property
+    def client_id(self) -> str | None:
+        """The client_id in use: the dynamic registration's, else the configured one."""
+        if self._registration is not None:
+            return self._registration.client_id
+        return self.settings.client_id
+
+    @property
+    def is_registered(self) -> bool:
+        """True when there is a client_id to log in with."""
+        return self.client_id is not None
+
+    def _client_secret(self) -> str | None:
+        if self._registration is not None:
+            return self._registration.client_secret
+        return self.settings.secret("client_secret")
+
+    def _require_client_id(self) -> str:
+        client_id = self.client_id
+        if client_id is None:
+            raise ConfigurationError(
+                "client_id: not configured; set client_id or register the client dynamically"
+            )
+        return client_id
+
+    # Provider metadata and keys -----------------------------------------------------
+
+    async def metadata(self, *, trace: TraceSink | None = None) -> ProviderMetadata:
+        """The OP's metadata: discovered (cached for an hour) or set by hand."""
+        fresh = self._metadata and self._now() - self._metadata_at < METADATA_TTL
+        if fresh and self._metadata is not None:
+            return self._metadata
+        async with self._lock:
+            if self._metadata is None or self._now() - self._metadata_at >= METADATA_TTL:
+                self._metadata = await self._load_metadata(trace)
+                self._metadata_at = self._now()
+            return self._metadata
+
+    async def _load_metadata(self, trace: TraceSink | None) -> ProviderMetadata:
+        s = self.settings
+        if s.authorization_endpoint and not s.discovery_url:
+            return self._manual_metadata()
+        assert s.issuer is not None  # the settings model requires one of the two
+        request = build_discovery_request(s.issuer)
+        if s.discovery_url:
+            request = HttpRequest("GET", s.discovery_url, request.headers)
+        return parse_provider_metadata(await self._send(request, trace), s.issuer)
+
+    def _manual_metadata(self) -> ProviderMetadata:
+        s = self.settings
+        endpoints = {
+            "authorization_endpoint": s.authorization_endpoint,
+            "token_endpoint": s.token_endpoint,
+            "userinfo_endpoint": s.userinfo_endpoint,
+            "jwks_uri": s.jwks_uri,
+            "revocation_endpoint": s.revocation_endpoint,
+            "introspection_endpoint": s.introspection_endpoint,
+            "registration_endpoint": s.registration_endpoint,
+            "end_session_endpoint": s.effective_end_session_endpoint,
+            "pushed_authorization_request_endpoint": s.pushed_authorization_request_endpoint,
+        }
+        try:
+            return ProviderMetadata.from_endpoints(s.issuer or "", **endpoints)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+
+    async def _jwks(self, *, refetch: bool, trace: TraceSink | None) -> KeySet:
+        async with self._lock:
+            if self._keys is not None and not refetch:
+                return self._keys
+            meta = self._metadata or await self._load_metadata(trace)
+            if not meta.jwks_uri:
+                raise NotSupportedError("jwks_uri: the OP publishes no JWK set")
+            response = await self._send(jwks.build_jwks_request(meta.jwks_uri), trace)
+            self._keys = jwks.parse_jwks(response)
+            self._keys_at = self._now()
+            return self._keys
+
+    async def _with_keys(self, check: Callable[[KeySet], T], trace: TraceSink | None) -> T:
+        """Run ``check`` with the OP's keys; on an unknown kid refetch once (rate-limited)."""
+        keys = await self._jwks(refetch=False, trace=trace)
+        try:
+            return check(keys)
+        except KeyNotFoundError:
+            if not jwks.may_refetch(self._keys_at, self._now(), JWKS_REFETCH_INTERVAL):
+                raise
+        return check(await self._jwks(refetch=True, trace=trace))
+
+    async def features(self) -> dict[str, bool]:
+        """Which optional features the OP (and our configuration) offer."""
+        m = await self.metadata()
+        return {
+            "userinfo": m.userinfo_endpoint is not None,
+            "refresh": "refresh_token" in m.grant_types_supported or bool(m.token_endpoint),
+            "revocation": m.revocation_endpoint is not None,
+            "introspection": m.introspection_endpoint is not None,
+            "registration": m.registration_endpoint is not None,
+            "end_session": m.end_session_endpoint is not None,
+            "par": m.pushed_authorization_request_endpoint is not None,
+            "request_object": m.request_parameter_supported,
+            "request_uri": m.request_uri_parameter_supported,
+            "call_api": self.settings.api_endpoint is not None,
+        }
+
+    # Client authentication ---------------------------------------------------------
+
+    def _auth_method(self, meta: ProviderMetadata) -> str:
+        configured = self.settings.token_endpoint_auth_method
+        if self._registration is not None:
+            configured = self._registration.raw.get("token_endpoint_auth_method") or configured
+        if configured:
+            return str(configured)
+        if self._client_secret() is None:
+            return "private_key_jwt" if self._client_key else "none"
+        supported = meta.token_endpoint_auth_methods_supported
+        if not supported or "client_secret_basic" in supported:
+            return "client_secret_basic"
+        for method in ("client_secret_post", "client_secret_jwt", "private_key_jwt"):
+            if method in supported and (method != "private_key_jwt" or self._client_key):
+                return method
+        return "client_secret_basic"
+
+    def _client_auth(self, meta: ProviderMetadata) -> ClientAuthentication:
+        method = self._auth_method(meta)
+        key = self._client_key if method == "private_key_jwt" else None
+        return ClientAuthentication(
+            method=method,
+            client_id=self._require_client_id(),
+            client_secret=self._client_secret(),
+            private_key=key,
+            signing_alg=self.settings.token_endpoint_auth_signing_alg
+            or (default_alg(key) if key else None),
+        )
+
+    def _authenticated_form(
+        self, meta: ProviderMetadata, endpoint: str, form: Mapping[str, str]
+    ) -> HttpRequest:
+        # RFC 7523 §3 / OIDC Core §9: the assertion's audience is the token endpoint.
+        audience = meta.token_endpoint or endpoint
+        headers, auth_form = client_auth_parameters(
+            self._client_auth(meta), audience=audience, now=self._now(), jti=rnd.generate_jti()
+        )
+        return token.build_token_request(endpoint, form, headers, auth_form)
+
+    def _require(self, value: str | None, what: str) -> str:
+        if not value:
+            raise NotSupportedError(f"{what}: the OP does not offer it")
+        return value
+
+    # Login -----------------------------------------------------------------------
+
+    async def start_login(
+        self,
+        options: AuthorizationOptions,
+        *,
+        publish_request_object: Callable[[str], Awaitable[str]] | None = None,
+        trace: TraceSink | None = None,
+    ) -> tuple[str, PendingLogin]:
+        """Build the authorization request; return the URL for the browser and the pending login."""
+        meta = await self.metadata(trace=trace)
+        client_id = self._require_client_id()
+        endpoint = self._require(meta.authorization_endpoint, "authorization_endpoint")
+        pending = self._new_pending(options, meta, client_id)
+        params = authorize.build_authorization_parameters(
+            client_id=client_id,
+            redirect_uri=pending.redirect_uri,
+            options=options,
+            pending=pending,
+        )
+        via = options.send_parameters_via
+        if via == "query" and meta.require_pushed_authorization_requests:
+            via = "par"
+        if via == "query":
+            return authorize.build_authorization_url(endpoint, params), pending
+        if via == "par":
+            return await self._push(meta, endpoint, params, trace), pending
+        request_object = self._request_object(meta, params, client_id)
+        if via == "request_object":
+            front = authorize.build_request_object_parameters(request_object, params)
+        else:
+            if publish_request_object is None:
+                raise NotSupportedError("request_uri: no place to publish the request object")
+            uri = await publish_request_object(request_object)
+            front = authorize.build_request_object_parameters(uri, params, by_reference=True)
+        return authorize.build_authorization_url(endpoint, front), pending
+
+    def _new_pending(
+        self, options: AuthorizationOptions, meta: ProviderMetadata, client_id: str
+    ) -> PendingLogin:
+        return PendingLogin(
+            state=rnd.generate_state(),
+            nonce=rnd.generate_nonce(),
+            code_verifier=rnd.generate_code_verifier(),
+            redirect_uri=self.settings.effective_redirect_uri,
+            response_type=options.response_type,
+            response_mode=options.response_mode,
+            scope=options.scope,
+            max_age=options.max_age,
+            acr_values=options.acr_values,
+            essential_acr=tuple(options.essential_acr),
+            issuer=meta.issuer,
+            client_id=client_id,
+            created_at=self._now(),
+            send_parameters_via=options.send_parameters_via,
+        )
+
+    async def _push(
+        self,
+        meta: ProviderMetadata,
+        endpoint: str,
+        params: Mapping[str, str],
+        trace: TraceSink | None,
+    ) -> str:
+        par = self._require(
+            meta.pushed_authorization_request_endpoint, "pushed_authorization_request_endpoint"
+        )
+        headers, auth_form = client_auth_parameters(
+            self._client_auth(meta),
+            audience=meta.issuer,
+            now=self._now(),
+            jti=rnd.generate_jti(),
+        )
+        request = authorize.build_pushed_authorization_request(par, params, headers, auth_form)
+        pushed = authorize.parse_pushed_authorization_response(await self._send(request, trace))
+        front = {"client_id": params["client_id"], "request_uri": pushed.request_uri}
+        return authorize.build_authorization_url(endpoint, front)
+
+    def _request_object(
+        self, meta: ProviderMetadata, params: Mapping[str, str], client_id: str
+    ) -> str:
+        key, alg = self._request_object_signer(meta)
+        return authorize.build_request_object(
+            params,
+            client_id=client_id,
+            audience=meta.issuer,
+            key=key,
+            alg=alg,
+            now=self._now(),
+            jti=rnd.generate_jti(),
+        )
+
+    def _request_object_signer(self, meta: ProviderMetadata) -> tuple[Any, str]:
+        supported = meta.request_object_signing_alg_values_supported
+        wanted = self.settings.request_object_signing_alg
+        if self._request_object_key is not None:
+            return self._request_object_key, wanted or default_alg(self._request_object_key)
+        secret = self._client_secret()
+        if secret and (wanted or "HS256").startswith("HS"):
+            return OctKey.import_key(secret), wanted or "HS256"
+        if wanted == "none" or (not wanted and "none" in supported):
+            return None, "none"
+        raise ConfigurationError(
+            "request_object_key: needed to sign request objects (or a client_secret for HS256)"
+        )
+
+    async def finish_login(
+        self,
+        pending: PendingLogin,
+        params: Mapping[str, str],
+        *,
+        trace: TraceSink | None = None,
+    ) -> Login:
+        """Check the authorization response, redeem the code, validate the ID token(s)."""
+        meta = await self.metadata(trace=trace)
+        if pending.issuer != meta.issuer or pending.client_id != self.client_id:
+            raise LoginStateError("pending_login: started for another issuer or client")
+        response = callback.parse_authorization_response(
+            params,
+            pending,
+            issuer=meta.issuer,
+            iss_parameter_supported=meta.authorization_response_iss_parameter_supported,
+        )
+        front: IDToken | None = None
+        if response.id_token:
+            front = await self._validate_front_channel(pending, response, trace)
+        if response.code is None:
+            raise LoginStateError("login: only flows returning a code are supported")
+        tokens = await self._redeem(meta, pending, response.code, trace)
+        id_token = await self._validate_token_endpoint_id_token(pending, tokens, front, trace)
+        login = Login(tokens=tokens, id_token_claims=dict(id_token.claims))
+        return await self._with_userinfo(login, trace)
+
+    async def _validate_front_channel(
+        self, pending: PendingLogin, response: callback.AuthorizationResponse, trace: TraceSink | None
+    ) -> IDToken:
+        types = set(pending.response_type.split())
+        expectations = self._expectations(
+            pending,
+            # OIDC Core §3.3.2.11: c_hash REQUIRED for code id_token (token); at_hash when
+            # the access token is issued from the authorization endpoint.
+            code=response.code,
+            require_c_hash="code" in types,
+            access_token=response.access_token,
+            require_at_hash="token" in types,
+        )
+        assert response.id_token is not None
+        return await self._validate_id_token(response.id_token, expectations, trace)
+
+    async def _redeem(
+        self, meta: ProviderMetadata, pending: PendingLogin, code: str, trace: TraceSink | None
+    ) -> TokenSet:
+        endpoint = self._require(meta.token_endpoint, "token_endpoint")
+        grant = token.authorization_code_grant(code, pending.redirect_uri, pending.code_verifier)
+        request = self._authenticated_form(meta, endpoint, grant)
+        parsed = token.parse_token_response(
+            await self._send(request, trace), expect_id_token="openid" in pending.scope.split()
+        )
+        return self._token_set(parsed, previous=None)
+
+    def _token_set(self, parsed: token.TokenResponse, previous: TokenSet | None) -> TokenSet:
+        expires_at = self._now() + parsed.expires_in if parsed.expires_in is not None else None
+        return TokenSet(
+            access_token=parsed.access_token,
+            token_type=parsed.token_type,
+            # RFC 6749 §6: the OP may keep the old refresh token valid and not send a new one.
+            refresh_token=parsed.refresh_token or (previous.refresh_token if previous else None),
+            id_token=parsed.id_token or (previous.id_token if previous else None),
+            expires_at=expires_at,
+            scope=parsed.scope or (previous.scope if previous else None),
+        )
+
+    async def _validate_token_endpoint_id_token(
+        self,
+        pending: PendingLogin,
+        tokens: TokenSet,
+        front: IDToken | None,
+        trace: TraceSink | None,
+    ) -> IDToken:
+        if tokens.id_token is None:
+            if front is None:
+                raise IDTokenError("id_token: missing from the token response")
+            return front
+        expectations = self._expectations(pending, access_token=tokens.access_token)
+        id_token = await self._validate_id_token(tokens.id_token, expectations, trace)
+        if front is not None:
+            # OIDC Core §3.3.3.6: iss and sub MUST be identical in both ID tokens.
+            for claim in ("iss", "sub"):
+                if id_token.claims.get(claim) != front.claims.get(claim):
+                    raise IDTokenError(f"id_token.{claim}: differs from the front-channel ID token")
+        return id_token
+
+    def _expectations(self, pending: PendingLogin, **hashes: Any) -> IDTokenExpectations:
+        s = self.settings
+        return IDTokenExpectations(
+            issuer=pending.issuer,
+            client_id=pending.client_id,
+            allowed_algs=(s.id_token_signed_response_alg,),
+            now=self._now(),
+            clock_skew=s.clock_skew,
+            nonce=pending.nonce,
+            max_age=pending.max_age,
+            essential_acr=pending.essential_acr,
+            trusted_audiences=s.trusted_audiences,
+            client_secret=self._client_secret(),
+            **hashes,
+        )
+
+    async def _validate_id_token(
+        self, raw: str, expectations: IDTokenExpectations, trace: TraceSink | None
+    ) -> IDToken:
+        if not expectations.issuer:
+            raise IDTokenError("id_token.iss: no issuer configured to compare it with")
+        if expectations.allowed_algs[0].startswith("HS"):
+            return validate_id_token(raw, KeySet([]), expectations)
+        return await self._with_keys(lambda keys: validate_id_token(raw, keys, expectations), trace)
+
+    async def _with_userinfo(self, login: Login, trace: TraceSink | None) -> Login:
+        meta = await self.metadata(trace=trace)
+        if meta.userinfo_endpoint is None or login.tokens.access_token is None:
+            return login
+        try:
+            claims = await self.userinfo(login.tokens, trace=trace)
+        except OPErrorResponse as exc:
+            return replace(login, userinfo_error=exc.message)
+        return replace(login, userinfo=claims)
+
+    # After login ------------------------------------------------------------------
+
+    async def userinfo(self, tokens: TokenSet, *, trace: TraceSink | None = None) -> dict[str, Any]:
+        """Fetch the UserInfo claims; ``sub`` must equal the ID token's (OIDC Core §5.3.4)."""
+        meta = await self.metadata(trace=trace)
+        endpoint = self._require(meta.userinfo_endpoint, "userinfo_endpoint")
+        if not tokens.access_token:
+            raise NotSupportedError("userinfo: no access token in this session")
+        request = userinfo.build_userinfo_request(endpoint, tokens.access_token, tokens.token_type)
+        body = userinfo.parse_userinfo_response(await self._send(request, trace))
+        expected_sub = self._sub_of(tokens)
+        if isinstance(body, dict):
+            return userinfo.validate_userinfo_claims(body, expected_sub=expected_sub)
+        alg = self.settings.userinfo_signed_response_alg or self.settings.id_token_signed_response_alg
+        secret = self._client_secret()
+        claims = await self._with_keys(
+            lambda keys: userinfo.verify_userinfo_jwt(
+                body, keys, allowed_algs=(alg,), client_secret=secret
+            ),
+            trace,
+        )
+        return userinfo.validate_userinfo_claims(
+            claims, expected_sub=expected_sub, issuer=meta.issuer, client_id=self.client_id
+        )
+
+    @staticmethod
+    def _sub_of(tokens: TokenSet) -> str:
+        if not tokens.id_token:
+            raise LoginStateError("session: no ID token to compare the userinfo sub with")
+        # The ID token was validated when it was stored; only its sub is read here.
+        return str(_stored_claims(tokens.id_token)["sub"])
+
+    async def refresh(self, tokens: TokenSet, *, trace: TraceSink | None = None) -> TokenSet:
+        """Use the refresh token (RFC 6749 §6); a new ID token is checked per OIDC Core §12.2."""
+        if not tokens.refresh_token:
+            raise NotSupportedError("refresh: no refresh token in this session")
+        meta = await self.metadata(trace=trace)
+        endpoint = self._require(meta.token_endpoint, "token_endpoint")
+        request = self._authenticated_form(
+            meta, endpoint, token.refresh_token_grant(tokens.refresh_token)
+        )
+        parsed = token.parse_token_response(await self._send(request, trace), expect_id_token=False)
+        if parsed.id_token and tokens.id_token:
+            await self._validate_refreshed(parsed.id_token, tokens.id_token, trace)
+        return self._token_set(parsed, previous=tokens)
+
+    async def _validate_refreshed(self, new_raw: str, old_raw: str, trace: TraceSink | None) -> None:
+        meta = await self.metadata(trace=trace)
+        client_id = self._require_client_id()
+        # The original token was validated at login; re-read it for the comparison.
+        original = IDToken(claims=_stored_claims(old_raw), header={}, raw=old_raw)
+        expectations = IDTokenExpectations(
+            issuer=meta.issuer,
+            client_id=client_id,
+            allowed_algs=(self.settings.id_token_signed_response_alg,),
+            now=self._now(),
+            clock_skew=self.settings.clock_skew,
+            trusted_audiences=self.settings.trusted_audiences,
+            client_secret=self._client_secret(),
+        )
+        new = await self._validate_id_token(new_raw, expectations, trace)
+        validate_refreshed_id_token(new, original)
+
+    async def revoke(
+        self, token_value: str, token_type_hint: str, *, trace: TraceSink | None = None
+    ) -> None:
+        """Revoke a token (RFC 7009)."""
+        meta = await self.metadata(trace=trace)
+        endpoint = self._require(meta.revocation_endpoint, "revocation_endpoint")
+        form = {"token": token_value, "token_type_hint": token_type_hint}
+        request = self._authenticated_form(meta, endpoint, form)
+        token.parse_revocation_response(await self._send(request, trace))
+
+    async def introspect(
+        self, token_value: str, token_type_hint: str, *, trace: TraceSink | None = None
+    ) -> dict[str, Any]:
+        """Introspect a token (RFC 7662)."""
+        meta = await self.metadata(trace=trace)
+        endpoint = self._require(meta.introspection_endpoint, "introspection_endpoint")
+        form = {"token": token_value, "token_type_hint": token_type_hint}
+        request = self._authenticated_form(meta, endpoint, form)
+        return token.parse_introspection_response(await self._send(request, trace))
+
+    # Registration ------------------------------------------------------------------
+
+    async def register(self, *, trace: TraceSink | None = None) -> ClientRegistration:
+        """Register this client dynamically (RFC 7591) and keep the result in a file."""
+        meta = await self.metadata(trace=trace)
+        endpoint = self._require(meta.registration_endpoint, "registration_endpoint")
+        initial = await self._initial_access_token(meta, trace)
+        request = registration.build_registration_request(
+            endpoint, self._registration_metadata(meta), initial
+        )
+        result = registration.parse_registration_response(await self._send(request, trace))
+        self._registry.save(result)
+        self._registration = result
+        return result
+
+    def _registration_metadata(self, meta: ProviderMetadata) -> dict[str, Any]:
+        s = self.settings
+        types = s.response_type.split()
+        key = self._client_key
+        method = s.token_endpoint_auth_method or (
+            "private_key_jwt" if key and not s.client_secret else "client_secret_basic"
+        )
+        return registration.registration_metadata(
+            redirect_uris=[s.effective_redirect_uri],
+            post_logout_redirect_uris=[s.effective_post_logout_redirect_uri],
+            response_types=[" ".join(types)],
+            grant_types=None,
+            token_endpoint_auth_method=method,
+            id_token_signed_response_alg=s.id_token_signed_response_alg,
+            jwks=self.public_jwks() if key or self._request_object_key else None,
+            userinfo_signed_response_alg=s.userinfo_signed_response_alg,
+            software_id=s.template_client,
+            backchannel_logout_uri=f"{s.effective_base_url}/backchannel-logout",
+        )
+
+    async def _initial_access_token(
+        self, meta: ProviderMetadata, trace: TraceSink | None
+    ) -> str | None:
+        s = self.settings
+        secret = s.secret("dcr_client_secret")
+        if not s.dcr_client_id or not secret:
+            return None
+        endpoint = self._require(meta.token_endpoint, "token_endpoint")
+        headers, form = client_auth_parameters(
+            ClientAuthentication(
+                method="client_secret_basic", client_id=s.dcr_client_id, client_secret=secret
+            ),
+            audience=endpoint,
+            now=self._now(),
+            jti=rnd.generate_jti(),
+        )
+        grant = token.client_credentials_grant("dcr")
+        request = token.build_token_request(endpoint, grant, headers, form)
+        parsed = token.parse_token_response(await self._send(request, trace), expect_id_token=False)
+        return parsed.access_token
+
+    async def clean_registration(self) -> None:
+        """Forget the dynamic registration (the static client_id, if any, is used again)."""
+        self._registry.delete()
+        self._registration = None
+
+    # Logout and APIs ---------------------------------------------------------------
+
+    async def end_session_url(self, tokens: TokenSet | None, state: str) -> str | None:
+        """The RP-Initiated Logout URL, or None when the OP has no end_session_endpoint."""
+        meta = await self.metadata()
+        if meta.end_session_endpoint is None:
+            return None
+        return logout.build_end_session_url(
+            meta.end_session_endpoint,
+            id_token_hint=tokens.id_token if tokens else None,
+            client_id=self.client_id,
+            post_logout_redirect_uri=self.settings.effective_post_logout_redirect_uri,
+            state=state,
+        )
+
+    async def validate_logout_token(self, logout_token: str) -> LogoutToken:
+        """Validate a back-channel logout token (Back-Channel Logout 1.0 §2.6)."""
+        meta = await self.metadata()
+        client_id = self._require_client_id()
+        alg = self.settings.id_token_signed_response_alg
+
+        def check(keys: KeySet) -> LogoutToken:
+            return logout.validate_logout_token(
+                logout_token,
+                keys,
+                issuer=meta.issuer,
+                client_id=client_id,
+                allowed_algs=(alg,),
+                now=self._now(),
+                clock_skew=self.settings.clock_skew,
+                client_secret=self._client_secret(),
+            )
+
+        if alg.startswith("HS"):
+            return check(KeySet([]))
+        return await self._with_keys(check, None)
+
+    async def call_api(self, tokens: TokenSet, *, trace: TraceSink | None = None) -> ApiResponse:
+        """Call ``api_endpoint`` with the access token; HTTP errors are returned, not raised."""
+        s = self.settings
+        if not s.api_endpoint:
+            raise NotSupportedError("api_endpoint: not configured")
+        if not tokens.access_token:
+            raise NotSupportedError("call_api: no access token in this session")
+        headers = {
+            "authorization": f"{tokens.token_type} {tokens.access_token}",
+            "accept": "application/json",
+        }
+        key = s.secret("subscription_key")
+        if key:
+            headers[s.subscription_key_header.lower()] = key
+        try:
+            response = await self._send(HttpRequest("GET", s.api_endpoint, headers), trace)
+        except (OPUnreachableError, OIDCError) as exc:
+            return ApiResponse(status=None, headers={}, body="", error=exc.message)
+        body = response.body.decode("utf-8", "replace")
+        return ApiResponse(status=response.status, headers=dict(response.headers), body=body)
+
+    def public_jwks(self) -> dict[str, Any]:
+        """The RP's public keys (for private_key_jwt and signed request objects)."""
+        return public_jwks(self._client_key, self._request_object_key)

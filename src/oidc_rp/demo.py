@@ -1,0 +1,140 @@
+"""`oidc-rp demo`: a development OP, a small protected API and the app, on loopback.
+
+The OP is the PyPI package ``oidc-provider-mock`` (a real OpenID Provider whose login
+form accepts any user name). The API answers ``GET /hello`` only with a bearer token
+that the OP's userinfo endpoint accepts. Nothing here is special-cased in the app:
+features the demo OP lacks (revocation, introspection) are read from its discovery
+document and shown as unavailable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from oidc_rp.core.messages import HttpRequest, json_object
+from oidc_rp.errors import OIDCError
+from oidc_rp.http import OPHttpClient
+
+__all__ = ["DemoServers", "create_demo_api", "run_demo_servers"]
+
+log = logging.getLogger("oidc_rp.demo")
+
+
+@dataclass(frozen=True)
+class DemoServers:
+    """Where the demo OP and the demo API listen."""
+
+    issuer: str
+    api_endpoint: str
+
+
+@contextlib.contextmanager
+def _demo_op(port: int) -> Iterator[str]:
+    with warnings.catch_warnings():
+        # oidc-provider-mock imports authlib.jose, which warns about its own deprecation.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import oidc_provider_mock
+        import werkzeug.serving
+
+    app = oidc_provider_mock.app(require_nonce=True, issue_refresh_token=True)
+    # init_app wraps the app in werkzeug's interactive debugger; a demo needs no console.
+    app.wsgi_app = getattr(app.wsgi_app, "app", app.wsgi_app)  # type: ignore[method-assign]
+    app.debug = False
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = werkzeug.serving.make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="demo-op", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(2)
+
+
+def create_demo_api(issuer: str) -> Starlette:
+    """A protected API: ``GET /hello`` checks the bearer token at the OP's userinfo endpoint."""
+    http = OPHttpClient(timeout=5)
+
+    async def hello(request: Request) -> JSONResponse:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not value:
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "bearer token required"},
+                status_code=401,
+                headers={"www-authenticate": 'Bearer error="invalid_request"'},
+            )
+        check = HttpRequest("GET", f"{issuer}/userinfo", {"authorization": f"Bearer {value}"})
+        try:
+            answer = await http.send(check)
+        except OIDCError:
+            return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
+        if answer.status != 200:
+            return JSONResponse(
+                {"error": "invalid_token"},
+                status_code=401,
+                headers={"www-authenticate": 'Bearer error="invalid_token"'},
+            )
+        try:
+            claims = json_object(answer, "demo_api.userinfo")
+        except OIDCError:
+            return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
+        return JSONResponse({"message": "Hello from the demo API", "sub": claims.get("sub")})
+
+    return Starlette(routes=[Route("/hello", hello)], on_shutdown=[http.aclose])
+
+
+@contextlib.contextmanager
+def _demo_api(issuer: str, port: int) -> Iterator[str]:
+    config = uvicorn.Config(
+        create_demo_api(issuer), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        threading.Event().wait(0.02)
+    sock = server.servers[0].sockets[0] if server.servers else None
+    bound = sock.getsockname()[1] if sock else port
+    try:
+        yield f"http://127.0.0.1:{bound}/hello"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+@contextlib.contextmanager
+def run_demo_servers(op_port: int = 0, api_port: int = 0) -> Iterator[DemoServers]:
+    """Start the demo OP and API in background threads; stop them on exit."""
+    with _demo_op(op_port) as issuer, _demo_api(issuer, api_port) as api:
+        yield DemoServers(issuer=issuer, api_endpoint=api)
+
+
+def demo_settings(servers: DemoServers, *, port: int, https: bool) -> dict[str, Any]:
+    """Settings for the app, pointed at the demo OP (a random client secret per run)."""
+    scheme = "https" if https else "http"
+    return {
+        "issuer": servers.issuer,
+        "client_id": "oidc-rp-demo",
+        "client_secret": secrets.token_urlsafe(32),
+        "scope": "openid profile email",
+        "api_endpoint": servers.api_endpoint,
+        "port": port,
+        "disable_https": not https,
+        "base_url": f"{scheme}://localhost:{port}",
+        "data_dir": ".oidc-rp/demo",
+        "session_store": "memory",
+        "debug": True,
+    }
