@@ -138,3 +138,11 @@ def left_hash(value: str, name: str = "sha256") -> str:
     """The at_hash/c_hash of ``value``: left-most half of the hash, base64url (OIDC §3.3.2.11)."""
     digest = hashlib.new(name, value.encode()).digest()
     return b64(digest[: len(digest) // 2])
+
+
+def assert_error(error: BaseException, error_class: type[Exception], rule: str) -> None:
+    """``error`` is exactly ``error_class``, with that class's code, and its message starts
+    with ``rule`` (e.g. ``id_token.nonce: does not match``)."""
+    assert type(error) is error_class, f"{type(error).__name__}: {error}"
+    assert getattr(error, "code", None) == getattr(error_class, "code", None)
+    assert str(error).startswith(rule), str(error)

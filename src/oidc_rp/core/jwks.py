@@ -109,7 +109,10 @@ def _import_signing_key(entry: object) -> Key | None:
     else:
         return None
     try:
-        key = key_class.import_key(entry)
+        with warnings.catch_warnings():
+            # Weak keys are refused below rather than warned about.
+            warnings.simplefilter("ignore", SecurityWarning)
+            key = key_class.import_key(entry)
     # RFC 7517 §5: ignore keys with missing members or unsupported values.
     except (JoseError, ValueError, TypeError, KeyError):
         return None
@@ -220,6 +223,8 @@ def _check_header(header: object, allowed_algs: Collection[str]) -> str:
     # sent by the Client in the id_token_signed_response_alg parameter".
     if alg not in allowed_algs:
         raise JWKSError(f"jws.alg: {alg[:16]!r} is not allowed")
+    if alg not in _KEY_FOR_ALG and alg not in _HMAC_ALGS and alg != "none":
+        raise JWKSError(f"jws.alg: {alg[:16]!r} is not supported")
     # RFC 7515 §4.1.11: "If any of the listed extension Header Parameters are not
     # understood and supported by the recipient, then the JWS is invalid."
     if "crit" in header:
