@@ -3,7 +3,7 @@
 // Usage: node server.mjs CONFIG.json
 // The JSON file (written by tests/support/node_op.py) holds:
 //   port, issuer, clients            required
-//   ttl, jwks, accounts, registration, features, pkceRequired,
+//   ttl, jwks, accounts, registration, features, enabledJWA, pkceRequired,
 //   requirePushedAuthorizationRequests, requireSignedRequestObject, clockTolerance   optional
 // See README.md beside this file. Prints "READY <issuer>" on stdout once listening on 127.0.0.1.
 import * as crypto from 'node:crypto';
@@ -101,6 +101,9 @@ const provider = new Provider(issuer, {
   findAccount,
   ttl,
   clockTolerance: config.clockTolerance ?? 5,
+  // Algorithm allow-lists, e.g. {"idTokenSigningAlgValues": ["HS256", "RS256"]} (lists given
+  // replace the OP's defaults; see enabledJWA in node-oidc-provider's docs).
+  ...(config.enabledJWA ? { enabledJWA: config.enabledJWA } : {}),
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   scopes: ['openid', 'offline_access', 'profile', 'email', 'address', 'phone'],
   claims: {

@@ -291,7 +291,7 @@ async def _answer_interaction(
     """Submit the dev login form, the consent form, or follow the Cancel link (True)."""
     form = next((f for f in page.forms if "prompt" in f.fields), None)
     if form is None:
-        raise RuntimeError(f"unexpected OP page at {current}: {_page_summary(page)}")
+        return await _submit_auto_form(client, page, current), False
     action = urljoin(current, form.action)
     prompt = form.fields["prompt"]
     if prompt == "login":
@@ -305,6 +305,19 @@ async def _answer_interaction(
     if abort is None:
         raise RuntimeError(f"no Cancel link on the consent page at {current}")
     return await client.get(urljoin(current, abort), follow_redirects=False), True
+
+
+async def _submit_auto_form(
+    client: httpx2.AsyncClient, page: _PageParser, current: str
+) -> httpx2.Response:
+    """Submit an OP-internal auto-submitting form, e.g. ending the previous End-User's session
+    when another account signs in (the OP posts xsrf and logout=yes to its end_session confirm).
+    """
+    form = next((f for f in page.forms if f.method == "post"), None)
+    if form is None:
+        raise RuntimeError(f"unexpected OP page at {current}: {_page_summary(page)}")
+    action = urljoin(current, form.action)
+    return await client.post(action, data=form.fields, follow_redirects=False)
 
 
 def _page_summary(page: _PageParser) -> str:
