@@ -433,3 +433,9 @@ async def test_rp_initiated_and_backchannel_logout(
     assert logout.claims["sub"] == "alice"
     assert "http://schemas.openid.net/event/backchannel-logout" in logout.claims["events"]
     assert "nonce" not in logout.claims
+
+
+async def test_unregistered_redirect_uri_is_an_error_page(metadata: dict[str, Any]) -> None:
+    login = Login(metadata, redirect_uri="http://127.0.0.1:9/other")
+    with pytest.raises(RuntimeError, match=r"400 .* error : invalid_redirect_uri"):
+        await login_via_dev_interactions(login.url)

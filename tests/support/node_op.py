@@ -193,9 +193,12 @@ class _PageParser(HTMLParser):
         self.forms: list[_Form] = []
         self.links: list[str] = []
         self._open: _Form | None = None
+        self._text: list[str] = []
+        self._in_code = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
+        self._in_code = tag in ("style", "script")
         if tag == "form":
             self._open = _Form(
                 action=values.get("action", ""),
@@ -209,8 +212,17 @@ class _PageParser(HTMLParser):
             self.links.append(values["href"])
 
     def handle_endtag(self, tag: str) -> None:
+        self._in_code = False
         if tag == "form":
             self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if not self._in_code:
+            self._text.append(data)
+
+    def text(self) -> str:
+        """The page's visible text, whitespace collapsed (error pages name error and cause)."""
+        return " ".join(" ".join(self._text).split())[-400:]
 
 
 def _parse_page(html: str) -> _PageParser:
@@ -270,7 +282,10 @@ async def _drive(
             if not consent and not aborted:
                 raise RuntimeError("the OP showed no consent page to deny (send prompt=consent)")
             return result
-        response, aborted = await _answer_interaction(client, page, current, username, consent)
+        if response.is_error:
+            raise RuntimeError(f"OP error page {response.status_code} at {current}: {page.text()}")
+        response, cancelled = await _answer_interaction(client, page, current, username, consent)
+        aborted = aborted or cancelled
     raise RuntimeError(f"no redirect to the client after {MAX_STEPS} steps at {response.url}")
 
 
