@@ -93,8 +93,10 @@ def __getattr__(name: str) -> Any:
 
 def _scheme_of(url: str) -> str:
     """The scheme of a store URL for an error message; never the rest (credentials)."""
-    head = url.split(":", 1)[0].strip()
-    return repr(head) if _SCHEME.match(head) else "(unreadable)"
+    head, colon, rest = url.partition(":")
+    # "user:password@host" has no scheme, and its "scheme" would be a user name.
+    looks_like_scheme = not colon or rest.startswith("//") or "@" not in rest
+    return repr(head) if looks_like_scheme and _SCHEME.match(head) else "(unreadable)"
 
 
 def open_store(

@@ -59,7 +59,8 @@ def _b64url_decode(text: str) -> bytes:
     if not _B64URL.match(text):
         raise ValueError("not base64url text")
     try:
-        return base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text) % 4))
+        bare = text.rstrip("=")
+        return base64.urlsafe_b64decode(bare + "=" * (-len(bare) % 4))
     except binascii.Error as exc:
         raise ValueError("not base64url text") from exc
 
