@@ -83,10 +83,13 @@ class TokenSet:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TokenSet:
         """Read back :meth:`to_dict`; a malformed record raises LoginStateError."""
-        try:
-            return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
-        except TypeError:
-            raise LoginStateError("session.tokens: malformed record") from None
+        values = {k: data.get(k) for k in ("access_token", "refresh_token", "id_token", "scope")}
+        expires_at = data.get("expires_at")
+        token_type = data.get("token_type", "Bearer")
+        strings_ok = all(v is None or isinstance(v, str) for v in values.values())
+        if not strings_ok or not isinstance(token_type, str) or not _optional_int(expires_at):
+            raise LoginStateError("session.tokens: malformed record")
+        return cls(token_type=token_type, expires_at=expires_at, **values)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,10 @@ class ApiResponse:
     headers: dict[str, str]
     body: str
     error: str | None = None
+
+
+def _optional_int(value: object) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _stored_claims(raw: str) -> dict[str, Any]:
@@ -367,7 +374,7 @@ class RelyingParty:
             if publish_request_object is None:
                 raise NotSupportedError("request_uri: no place to publish the request object")
             uri = await publish_request_object(request_object)
-            front = authorize.build_request_object_parameters(uri, params, by_reference=True)
+            front = authorize.build_request_object_parameters(uri, params, pushed=False)
         return authorize.build_authorization_url(endpoint, front), pending
 
     def _new_pending(
@@ -406,7 +413,7 @@ class RelyingParty:
             now=self._now(),
             jti=rnd.generate_jti(),
         )
-        request = authorize.build_pushed_authorization_request(par, params, headers, auth_form)
+        request = authorize.build_pushed_authorization_request(par, params, (headers, auth_form))
         pushed = authorize.parse_pushed_authorization_response(await self._send(request, trace))
         front = {"client_id": params["client_id"], "request_uri": pushed.request_uri}
         return authorize.build_authorization_url(endpoint, front)
@@ -467,7 +474,10 @@ class RelyingParty:
         return await self._with_userinfo(login, trace)
 
     async def _validate_front_channel(
-        self, pending: PendingLogin, response: callback.AuthorizationResponse, trace: TraceSink | None
+        self,
+        pending: PendingLogin,
+        response: callback.AuthorizationResponse,
+        trace: TraceSink | None,
     ) -> IDToken:
         types = set(pending.response_type.split())
         expectations = self._expectations(
@@ -573,7 +583,9 @@ class RelyingParty:
         expected_sub = self._sub_of(tokens)
         if isinstance(body, dict):
             return userinfo.validate_userinfo_claims(body, expected_sub=expected_sub)
-        alg = self.settings.userinfo_signed_response_alg or self.settings.id_token_signed_response_alg
+        alg = (
+            self.settings.userinfo_signed_response_alg or self.settings.id_token_signed_response_alg
+        )
         secret = self._client_secret()
         claims = await self._with_keys(
             lambda keys: userinfo.verify_userinfo_jwt(
@@ -606,7 +618,9 @@ class RelyingParty:
             await self._validate_refreshed(parsed.id_token, tokens.id_token, trace)
         return self._token_set(parsed, previous=tokens)
 
-    async def _validate_refreshed(self, new_raw: str, old_raw: str, trace: TraceSink | None) -> None:
+    async def _validate_refreshed(
+        self, new_raw: str, old_raw: str, trace: TraceSink | None
+    ) -> None:
         meta = await self.metadata(trace=trace)
         client_id = self._require_client_id()
         # The original token was validated at login; re-read it for the comparison.
@@ -669,7 +683,7 @@ class RelyingParty:
             redirect_uris=[s.effective_redirect_uri],
             post_logout_redirect_uris=[s.effective_post_logout_redirect_uri],
             response_types=[" ".join(types)],
-            grant_types=None,
+            grant_types=["authorization_code", "refresh_token"],
             token_endpoint_auth_method=method,
             id_token_signed_response_alg=s.id_token_signed_response_alg,
             jwks=self.public_jwks() if key or self._request_object_key else None,
@@ -734,11 +748,8 @@ class RelyingParty:
                 allowed_algs=(alg,),
                 now=self._now(),
                 clock_skew=self.settings.clock_skew,
-                client_secret=self._client_secret(),
             )
 
-        if alg.startswith("HS"):
-            return check(KeySet([]))
         return await self._with_keys(check, None)
 
     async def call_api(self, tokens: TokenSet, *, trace: TraceSink | None = None) -> ApiResponse:

@@ -14,7 +14,7 @@ import logging
 import secrets
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ def _demo_op(port: int) -> Iterator[str]:
 
     app = oidc_provider_mock.app(require_nonce=True, issue_refresh_token=True)
     # init_app wraps the app in werkzeug's interactive debugger; a demo needs no console.
-    app.wsgi_app = getattr(app.wsgi_app, "app", app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = getattr(app.wsgi_app, "app", app.wsgi_app)
     app.debug = False
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = werkzeug.serving.make_server("127.0.0.1", port, app, threaded=True)
@@ -93,7 +93,12 @@ def create_demo_api(issuer: str) -> Starlette:
             return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
         return JSONResponse({"message": "Hello from the demo API", "sub": claims.get("sub")})
 
-    return Starlette(routes=[Route("/hello", hello)], on_shutdown=[http.aclose])
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await http.aclose()
+
+    return Starlette(routes=[Route("/hello", hello)], lifespan=lifespan)
 
 
 @contextlib.contextmanager

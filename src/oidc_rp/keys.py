@@ -63,12 +63,12 @@ def load_private_key(setting: str, value: str) -> AsymmetricKey:
 
 
 def default_alg(key: AsymmetricKey) -> str:
-    """The usual JWS algorithm for a key: RS256, ES256/384/512 by curve, or EdDSA."""
+    """The usual JWS algorithm for a key: RS256, ES256/384/512 by curve, or Ed25519."""
     if isinstance(key, RSAKey):
         return "RS256"
     if isinstance(key, ECKey):
         return _EC_ALGS.get(key.curve_name, "ES256")
-    return "EdDSA"
+    return "Ed25519"  # RFC 9864: the fully-specified name for EdDSA over Ed25519
 
 
 def public_jwks(*keys: AsymmetricKey | None) -> dict[str, Any]:

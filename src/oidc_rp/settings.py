@@ -182,7 +182,7 @@ class Settings(BaseModel):
 
     @property
     def effective_end_session_endpoint(self) -> str | None:
-        """The end-session endpoint set by hand (``end_session_endpoint`` or ``logout_endpoint``)."""
+        """The end-session endpoint set by hand (end_session_endpoint or logout_endpoint)."""
         return self.end_session_endpoint or self.logout_endpoint
 
     @property
