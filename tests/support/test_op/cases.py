@@ -1,0 +1,410 @@
+"""The catalogue of test OP cases: one row per OpenID Foundation RP certification test.
+
+Test ids are the new conformance-suite names without the ``oidcc-client-test-`` prefix (and
+``client-test`` for the plain ``oidcc-client-test``); a few old-suite-only tests keep a short name
+(``sig-es256``, ``sig-hs256``, ``request-object-signed-rs256``). Every invalid value is made by the
+official suite's small deterministic edits (append ``1`` / ``INVALID`` / ``_INVALID``, XOR the
+signature bytes with 0x5A, delete the claim), described by :class:`Edit` rows.
+
+See /work/shared/conformance/rp-certification-tests.md for what each test checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+Target = Literal[
+    "discovery",  # the provider configuration document
+    "id_token",  # every ID token of the test (authorization and token endpoints)
+    "refresh_id_token",  # only the ID token of a refresh_token grant response
+    "authorization_response",  # the authorization response parameters (iss, state)
+    "token_response",  # the token endpoint's JSON response
+    "userinfo",  # the userinfo claims
+    "logout_token",  # the back-channel logout token claims
+    "logout_redirect",  # the post-logout redirect parameters
+]
+Op = Literal["append", "remove", "set", "now_plus", "to_array", "add_audience", "invert_case"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One deterministic edit of one member of one message (the official suite's faults)."""
+
+    target: Target
+    member: str
+    op: Op
+    arg: object = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """How the test OP misbehaves for one test id, and what a correct RP does about it."""
+
+    test_id: str
+    description: str
+    expected: Literal["reject", "accept"]
+    either_ok: bool = False  # the official suite also passes the other outcome
+    edits: tuple[Edit, ...] = ()
+    corrupt_signature: bool = False  # XOR every ID-token signature byte with 0x5A
+    id_token_alg: str | None = None  # forced ID-token alg (else the client's, else RS256)
+    kid_in_header: bool = True
+    jwks_layout: Literal["default", "single_no_kid", "multiple_no_kid", "unparseable"] = "default"
+    random_jwks_path: bool = False
+    key_rotation: Literal["none", "second_authorization", "before_first_signing"] = "none"
+    userinfo_token_location: Literal["header_or_body", "header", "body"] = "header_or_body"
+    userinfo_alg: str | None = None  # forced signed userinfo alg
+    request_object: Literal["", "request_uri_none", "request_uri_rs256", "request_rs256"] = ""
+    token_auth_method: str | None = None  # forced token endpoint client authentication
+    require_scope_claims: bool = False  # scope must hold profile, email, phone or address
+    form_post_error: bool = False  # answer login_required by form_post
+    backchannel_alg: Literal["registered", "none", "wrong"] = "registered"
+
+
+def _edit(target: Target, member: str, op: Op, arg: object = None) -> tuple[Edit, ...]:
+    return (Edit(target, member, op, arg),)
+
+
+_BCL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+_ROWS: tuple[Case, ...] = (
+    Case("client-test", "happy path for the response type the RP asks for", "accept"),
+    Case(
+        "nonce-invalid",
+        "ID token nonce = sent nonce + '1'",
+        "reject",
+        edits=_edit("id_token", "nonce", "append", "1"),
+    ),
+    Case("nonce-unless-code-flow", "nonce required for implicit/hybrid, echoed", "accept"),
+    Case(
+        "scope-userinfo-claims",
+        "scope must ask profile/email/phone/address; claims returned by scope",
+        "accept",
+        require_scope_claims=True,
+    ),
+    Case(
+        "client-secret-basic",
+        "token endpoint accepts only client_secret_basic",
+        "accept",
+        token_auth_method="client_secret_basic",
+    ),
+    Case(
+        "invalid-iss",
+        "ID token iss = issuer + '1'",
+        "reject",
+        edits=_edit("id_token", "iss", "append", "1"),
+    ),
+    Case("missing-sub", "ID token without sub", "reject", edits=_edit("id_token", "sub", "remove")),
+    Case(
+        "invalid-aud",
+        "ID token aud = client_id + '1'",
+        "reject",
+        edits=_edit("id_token", "aud", "append", "1"),
+    ),
+    Case("missing-aud", "ID token without aud", "reject", edits=_edit("id_token", "aud", "remove")),
+    Case("missing-iat", "ID token without iat", "reject", edits=_edit("id_token", "iat", "remove")),
+    Case(
+        "kid-absent-single-jwks",
+        "RS256 without kid; JWKS has one key per type, none with a kid",
+        "accept",
+        id_token_alg="RS256",
+        kid_in_header=False,
+        jwks_layout="single_no_kid",
+    ),
+    Case(
+        "kid-absent-multiple-jwks",
+        "RS256 without kid; JWKS has three RSA keys without kid",
+        "reject",
+        either_ok=True,
+        id_token_alg="RS256",
+        kid_in_header=False,
+        jwks_layout="multiple_no_kid",
+    ),
+    Case("idtoken-sig-rs256", "valid RS256 ID token", "accept", id_token_alg="RS256"),
+    Case(
+        "idtoken-sig-none",
+        "unsigned ID token (alg none) from the token endpoint",
+        "reject",
+        either_ok=True,
+        id_token_alg="none",
+    ),
+    Case(
+        "invalid-sig-rs256",
+        "RS256 signature bytes XOR 0x5A",
+        "reject",
+        id_token_alg="RS256",
+        corrupt_signature=True,
+    ),
+    Case(
+        "invalid-sig-hs256",
+        "HS256 MAC (client secret) bytes XOR 0x5A",
+        "reject",
+        id_token_alg="HS256",
+        corrupt_signature=True,
+    ),
+    Case(
+        "invalid-sig-es256",
+        "ES256 signature bytes XOR 0x5A",
+        "reject",
+        id_token_alg="ES256",
+        corrupt_signature=True,
+    ),
+    Case("sig-es256", "valid ES256 ID token", "accept", id_token_alg="ES256"),
+    Case(
+        "sig-hs256",
+        "valid HS256 ID token keyed with the client secret",
+        "accept",
+        id_token_alg="HS256",
+    ),
+    Case(
+        "invalid-athash",
+        "front-channel at_hash + '1'",
+        "reject",
+        edits=_edit("id_token", "at_hash", "append", "1"),
+    ),
+    Case(
+        "missing-athash",
+        "front-channel ID token without at_hash next to an access token",
+        "reject",
+        edits=_edit("id_token", "at_hash", "remove"),
+    ),
+    Case(
+        "invalid-chash",
+        "front-channel c_hash + '1'",
+        "reject",
+        edits=_edit("id_token", "c_hash", "append", "1"),
+    ),
+    Case(
+        "missing-chash",
+        "front-channel ID token without c_hash",
+        "reject",
+        edits=_edit("id_token", "c_hash", "remove"),
+    ),
+    Case(
+        "ignores-unparseable-key-in-jwks",
+        "JWKS = the RSA signing key plus an AKP and an unknown-kty key",
+        "accept",
+        id_token_alg="RS256",
+        jwks_layout="unparseable",
+    ),
+    Case(
+        "userinfo-bearer-header",
+        "userinfo accepts the token only in the Authorization header",
+        "accept",
+        userinfo_token_location="header",
+    ),
+    Case(
+        "userinfo-bearer-body",
+        "userinfo accepts the token only as a form body parameter",
+        "accept",
+        userinfo_token_location="body",
+    ),
+    Case(
+        "userinfo-invalid-sub",
+        "userinfo sub = sub + 'invalid'",
+        "reject",
+        edits=_edit("userinfo", "sub", "append", "invalid"),
+    ),
+    Case("userinfo-signed", "userinfo as an RS256 JWT", "accept", userinfo_alg="RS256"),
+    Case(
+        "request-uri-signed-none",
+        "requires an unsigned request object passed by request_uri",
+        "accept",
+        request_object="request_uri_none",
+    ),
+    Case(
+        "request-uri-signed-rs256",
+        "requires an RS256 request object passed by request_uri",
+        "accept",
+        request_object="request_uri_rs256",
+    ),
+    Case(
+        "request-object-signed-rs256",
+        "requires an RS256 request object passed by value",
+        "accept",
+        request_object="request_rs256",
+    ),
+    Case("discovery-openid-config", "serves the configuration document", "accept"),
+    Case(
+        "discovery-jwks-uri-keys",
+        "jwks_uri path is random; only that path serves the keys",
+        "accept",
+        random_jwks_path=True,
+    ),
+    Case(
+        "discovery-issuer-mismatch",
+        "configuration issuer = issuer + 'INVALID'",
+        "reject",
+        edits=_edit("discovery", "issuer", "append", "INVALID"),
+    ),
+    Case(
+        "signing-key-rotation",
+        "the second authorization request replaces the whole JWKS",
+        "accept",
+        key_rotation="second_authorization",
+    ),
+    Case(
+        "signing-key-rotation-just-before-signing",
+        "the JWKS is replaced just before the first ID token is signed",
+        "accept",
+        key_rotation="before_first_signing",
+    ),
+    Case("dynamic-registration", "registration endpoint (RFC 7591)", "accept"),
+    Case("refresh-token", "issues refresh tokens", "accept"),
+    Case(
+        "refresh-token-invalid-issuer",
+        "refresh response ID token iss + '1'",
+        "reject",
+        edits=_edit("refresh_id_token", "iss", "append", "1"),
+    ),
+    Case(
+        "refresh-token-invalid-sub",
+        "refresh response ID token sub + '1'",
+        "reject",
+        edits=_edit("refresh_id_token", "sub", "append", "1"),
+    ),
+    Case("rp-init-logout", "end_session redirects back with the state", "accept"),
+    Case(
+        "rp-init-logout-other-state",
+        "end_session redirects back with state + '_INVALID'",
+        "reject",
+        edits=_edit("logout_redirect", "state", "append", "_INVALID"),
+    ),
+    Case(
+        "rp-init-logout-no-state",
+        "end_session redirects back without state",
+        "accept",
+        either_ok=True,
+        edits=_edit("logout_redirect", "state", "remove"),
+    ),
+    Case(
+        "form-post-error",
+        "requires form_post + prompt=none + max_age=0; form-posts login_required",
+        "reject",
+        form_post_error=True,
+    ),
+    Case(
+        "invalid-expired-exp",
+        "ID token exp 6 minutes in the past",
+        "reject",
+        edits=_edit("id_token", "exp", "now_plus", -360),
+    ),
+    Case(
+        "invalid-missing-exp",
+        "ID token without exp",
+        "reject",
+        edits=_edit("id_token", "exp", "remove"),
+    ),
+    Case(
+        "iat-is-week-in-past",
+        "ID token iat 7 days in the past",
+        "reject",
+        edits=_edit("id_token", "iat", "now_plus", -7 * 24 * 3600),
+    ),
+    Case(
+        "invalid-secondary-aud",
+        "ID token aud = [client_id, client_id + '1'], no azp",
+        "reject",
+        edits=_edit("id_token", "aud", "add_audience", "1"),
+    ),
+    Case(
+        "valid-aud-as-array",
+        "ID token aud = [client_id]",
+        "accept",
+        edits=_edit("id_token", "aud", "to_array"),
+    ),
+    Case(
+        "invalid-authorization-response-iss",
+        "authorization response iss = issuer + '1' (RFC 9207)",
+        "reject",
+        edits=_edit("authorization_response", "iss", "append", "1"),
+    ),
+    Case(
+        "remove-authorization-response-iss",
+        "authorization response without iss although advertised (RFC 9207)",
+        "reject",
+        edits=_edit("authorization_response", "iss", "remove"),
+    ),
+    Case(
+        "invalid-state",
+        "authorization response state + '1'",
+        "reject",
+        edits=_edit("authorization_response", "state", "append", "1"),
+    ),
+    Case(
+        "missing-state",
+        "authorization response without state",
+        "reject",
+        edits=_edit("authorization_response", "state", "remove"),
+    ),
+    Case(
+        "token-type-case-insensitivity",
+        "token_type 'bEARER'",
+        "accept",
+        edits=_edit("token_response", "token_type", "invert_case"),
+    ),
+    Case(
+        "token-endpoint-response-without-expires_in",
+        "token response without expires_in",
+        "accept",
+        edits=_edit("token_response", "expires_in", "remove"),
+    ),
+    Case("rp-backchannel-rpinitlogout", "valid back-channel logout token", "accept"),
+    Case(
+        "rp-backchannel-rpinitlogout-alg-none",
+        "unsigned logout token",
+        "reject",
+        backchannel_alg="none",
+    ),
+    Case(
+        "rp-backchannel-rpinitlogout-no-event",
+        "logout token without events",
+        "reject",
+        edits=_edit("logout_token", "events", "remove"),
+    ),
+    Case(
+        "rp-backchannel-rpinitlogout-with-nonce",
+        "logout token with a nonce",
+        "reject",
+        edits=_edit("logout_token", "nonce", "set", "a-nonce-is-forbidden-here"),
+    ),
+    Case(
+        "rp-backchannel-rpinitlogout-wrong-alg",
+        "logout token signed with another alg than the ID tokens",
+        "reject",
+        backchannel_alg="wrong",
+    ),
+    Case(
+        "rp-backchannel-rpinitlogout-wrong-aud",
+        "logout token aud = client_id + 'INVALID'",
+        "reject",
+        edits=_edit("logout_token", "aud", "append", "INVALID"),
+    ),
+    Case(
+        "rp-backchannel-rpinitlogout-wrong-event",
+        "logout token events hold only an unrelated event",
+        "reject",
+        edits=_edit(
+            "logout_token", "events", "set", {"http://schemas.openid.net/event/foobar": {}}
+        ),
+    ),
+    Case(
+        "rp-backchannel-rpinitlogout-wrong-iss",
+        "logout token iss = issuer + 'INVALID'",
+        "reject",
+        edits=_edit("logout_token", "iss", "append", "INVALID"),
+    ),
+)
+
+BACKCHANNEL_LOGOUT_EVENT = _BCL_EVENT
+"""The event member of a back-channel logout token (Back-Channel Logout 1.0 §2.4)."""
+
+CASES: Mapping[str, Case] = MappingProxyType({case.test_id: case for case in _ROWS})
+"""Every test id the test OP serves, in catalogue order."""
+
+
+def edits_for(case: Case, target: Target) -> tuple[Edit, ...]:
+    """The case's edits that apply to one message."""
+    return tuple(edit for edit in case.edits if edit.target == target)

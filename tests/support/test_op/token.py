@@ -1,0 +1,195 @@
+"""Token endpoint (RFC 6749 §4.1.3, §6, OIDC Core §3.1.3, §12), PAR (RFC 9126 §2), revocation
+(RFC 7009 §2) and introspection (RFC 7662 §2), all authenticated like the token endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from .authorize import ACCESS_TOKEN_LIFETIME
+from .cases import edits_for
+from .clients import authenticate_client
+from .context import Context
+from .edits import apply_edits
+from .errors import OPFailure
+from .id_tokens import mint_id_token
+from .request_objects import PAR_URN_PREFIX, merge_with_query, verify_request_object
+from .state import AuthorizationGrant, TestState, TokenGrant
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PAR_LIFETIME = 60
+
+
+async def _client(ctx: Context, headers: dict[str, str], form: dict[str, str]) -> dict[str, Any]:
+    audiences = (ctx.url("token"), ctx.issuer, ctx.url("par"))
+    with ctx.registry.lock:
+        used = ctx.state.used_jtis
+    return await authenticate_client(
+        ctx.state.clients, ctx.state.case, headers, form, audiences, used
+    )
+
+
+async def handle_token(ctx: Context, headers: dict[str, str], form: dict[str, str]) -> Response:
+    """Answer a token request: authorization_code or refresh_token grant."""
+    client = await _client(ctx, headers, form)
+    grant_type = form.get("grant_type")
+    if grant_type == "authorization_code":
+        body = _code_grant(ctx, client, form)
+    elif grant_type == "refresh_token":
+        body = _refresh_grant(ctx, client, form)
+    else:
+        raise OPFailure(
+            "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"
+        )
+    body = apply_edits(body, edits_for(ctx.state.case, "token_response"), now=0)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _code_grant(ctx: Context, client: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+    state = ctx.state
+    with ctx.registry.lock:
+        # RFC 6749 §4.1.2: the client MUST NOT use the authorization code more than once.
+        grant = state.codes.pop(form.get("code", ""), None)
+    if grant is None:
+        raise OPFailure("invalid_grant", "unknown or already used code")
+    if grant.client_id != client["client_id"]:
+        raise OPFailure("invalid_grant", "code was issued to another client")
+    # RFC 6749 §4.1.3: redirect_uri REQUIRED and identical when it was in the request.
+    if form.get("redirect_uri") != grant.redirect_uri:
+        raise OPFailure("invalid_grant", "redirect_uri does not match the authorization request")
+    _check_code_verifier(grant, form.get("code_verifier"))
+    return _issue(ctx, client, grant.scope, grant.sid, grant.auth_time, grant, refresh=False)
+
+
+def _check_code_verifier(grant: AuthorizationGrant, verifier: str | None) -> None:
+    if grant.code_challenge is None:
+        if verifier is not None:
+            raise OPFailure("invalid_grant", "code_verifier sent but no code_challenge was")
+        return
+    if verifier is None:
+        raise OPFailure("invalid_grant", "code_verifier missing (RFC 7636 §4.5)")
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    # RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) MUST equal code_challenge.
+    if not hmac.compare_digest(computed, grant.code_challenge):
+        raise OPFailure("invalid_grant", "code_verifier does not match code_challenge")
+
+
+def _refresh_grant(ctx: Context, client: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+    with ctx.registry.lock:
+        grant = ctx.state.refresh_tokens.pop(form.get("refresh_token", ""), None)
+    if grant is None or not grant.active or grant.client_id != client["client_id"]:
+        raise OPFailure("invalid_grant", "unknown, revoked or foreign refresh_token")
+    scope = form.get("scope", grant.scope)
+    if not set(scope.split()) <= set(grant.scope.split()):
+        raise OPFailure("invalid_scope", "refresh may not widen the scope")
+    return _issue(ctx, client, scope, grant.sid, grant.auth_time, None, refresh=True)
+
+
+def _issue(
+    ctx: Context,
+    client: dict[str, Any],
+    scope: str,
+    sid: str,
+    auth_time: int,
+    grant: AuthorizationGrant | None,
+    *,
+    refresh: bool,
+) -> dict[str, Any]:
+    state: TestState = ctx.state
+    now = int(time.time())
+    access_token = secrets.token_urlsafe(24)
+    refresh_token = secrets.token_urlsafe(24)
+    body: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_LIFETIME,
+        "refresh_token": refresh_token,
+        "scope": scope,
+    }
+    with ctx.registry.lock:
+        expires_at = now + ACCESS_TOKEN_LIFETIME
+        state.access_tokens[access_token] = TokenGrant(
+            client["client_id"], scope, sid, auth_time, expires_at
+        )
+        state.refresh_tokens[refresh_token] = TokenGrant(
+            client["client_id"], scope, sid, auth_time, now + 86400
+        )
+        if "openid" in scope.split():
+            body["id_token"] = mint_id_token(
+                state,
+                client,
+                ctx.issuer,
+                nonce=grant.nonce if grant else None,
+                auth_time=auth_time,
+                max_age=grant.max_age if grant else "refresh",
+                sid=sid,
+                refresh=refresh,
+            )
+    return body
+
+
+async def handle_par(ctx: Context, headers: dict[str, str], form: dict[str, str]) -> Response:
+    """RFC 9126 §2: store the pushed request, answer 201 with a single-use request_uri."""
+    client = await _client(ctx, headers, form)
+    # RFC 9126 §2.1: the request_uri authorization request parameter MUST NOT be provided.
+    if "request_uri" in form:
+        raise OPFailure("invalid_request", "request_uri must not be pushed")
+    auth = {"client_secret", "client_assertion", "client_assertion_type"}
+    params = {name: value for name, value in form.items() if name not in auth}
+    if "request" in params:
+        claims = await verify_request_object(ctx.state, client, params["request"], ctx.issuer)
+        params = merge_with_query(params, claims)
+    params["client_id"] = client["client_id"]
+    request_uri = PAR_URN_PREFIX + secrets.token_urlsafe(24)
+    with ctx.registry.lock:
+        entry = (client["client_id"], params, int(time.time()) + PAR_LIFETIME)
+        ctx.state.pushed_requests[request_uri] = entry
+    body = {"request_uri": request_uri, "expires_in": PAR_LIFETIME}
+    return JSONResponse(body, status_code=201, headers=NO_STORE)
+
+
+async def handle_revocation(
+    ctx: Context, headers: dict[str, str], form: dict[str, str]
+) -> Response:
+    """RFC 7009 §2: revoke an access or refresh token of this client; 200 even if unknown."""
+    client = await _client(ctx, headers, form)
+    token = form.get("token")
+    if not token:
+        raise OPFailure("invalid_request", "token is required")
+    with ctx.registry.lock:
+        for table in (ctx.state.access_tokens, ctx.state.refresh_tokens):
+            grant = table.get(token)
+            if grant is not None and grant.client_id == client["client_id"]:
+                grant.active = False
+    return Response(status_code=200, headers=NO_STORE)
+
+
+async def handle_introspection(
+    ctx: Context, headers: dict[str, str], form: dict[str, str]
+) -> Response:
+    """RFC 7662 §2.2: describe a token, or just ``active: false``."""
+    await _client(ctx, headers, form)
+    token = form.get("token", "")
+    with ctx.registry.lock:
+        access = ctx.state.access_tokens.get(token)
+        grant = access or ctx.state.refresh_tokens.get(token)
+    if grant is None or not grant.active or grant.expires_at < time.time():
+        return JSONResponse({"active": False}, headers=NO_STORE)
+    body = {
+        "active": True,
+        "scope": grant.scope,
+        "client_id": grant.client_id,
+        "sub": ctx.state.sub,
+        "exp": grant.expires_at,
+        "iss": ctx.issuer,
+        "token_type": "Bearer" if access is not None else "refresh_token",
+    }
+    return JSONResponse(body, headers=NO_STORE)
