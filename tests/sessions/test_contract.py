@@ -297,6 +297,13 @@ async def test_set_rejects_bad_arguments_at_once(
     assert await store.get("s1") is None
 
 
+@pytest.mark.parametrize("tag", ["", 7, None])
+async def test_delete_tagged_refuses_a_bad_tag(backend: Backend, tag: Any) -> None:
+    store = backend.open()
+    with pytest.raises(TypeError, match="tag must be a non-empty str"):
+        await store.delete_tagged(tag)
+
+
 @pytest.mark.parametrize("method", ["get", "take", "delete"])
 @pytest.mark.parametrize(("key", "error"), [("", ValueError), (42, TypeError)])
 async def test_bad_keys_are_refused(

@@ -37,6 +37,7 @@ __all__ = [
     "RecordCipher",
     "RecordCodec",
     "check_key",
+    "check_tag",
     "generate_key",
     "key_from_text",
     "load_or_create_key",
@@ -169,6 +170,12 @@ def check_key(key: str) -> None:
         raise TypeError(f"session record: key must be a str, not {type(key).__name__}")
     if not key:
         raise ValueError("session record: key must not be empty")
+
+
+def check_tag(tag: str) -> None:
+    """Raise TypeError unless ``tag`` is a non-empty str."""
+    if not isinstance(tag, str) or not tag:
+        raise TypeError("session record: a tag must be a non-empty str")
 
 
 def _aad(kid: str, key: str) -> bytes:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from oidc_rp.sessions.crypto import RecordCipher, RecordCodec, check_key
+from oidc_rp.sessions.crypto import RecordCipher, RecordCodec, check_key, check_tag
 
 __all__ = ["MemoryStore"]
 
@@ -79,6 +79,7 @@ class MemoryStore:
 
     async def delete_tagged(self, tag: str) -> int:
         """Delete every record carrying ``tag``; return how many of them were live."""
+        check_tag(tag)
         now = self._clock()
         count = 0
         for key in list(self._tagged.get(tag, ())):

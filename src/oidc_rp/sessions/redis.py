@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio
 
-from oidc_rp.sessions.crypto import RecordCipher, RecordCodec, check_key, record_id
+from oidc_rp.sessions.crypto import RecordCipher, RecordCodec, check_key, check_tag, record_id
 
 __all__ = ["DEFAULT_PREFIX", "RedisStore"]
 
@@ -167,6 +167,7 @@ class RedisStore:
 
     async def delete_tagged(self, tag: str) -> int:
         """Delete every record carrying ``tag``; return how many of them were live."""
+        check_tag(tag)
         now = repr(self._clock())
         live = 0
         for tid in self._codec.tag_ids(tag):

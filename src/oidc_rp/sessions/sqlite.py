@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from oidc_rp.sessions.crypto import RecordCipher, RecordCodec, check_key, record_id
+from oidc_rp.sessions.crypto import RecordCipher, RecordCodec, check_key, check_tag, record_id
 
 __all__ = ["SQLiteStore"]
 
@@ -133,6 +133,7 @@ class SQLiteStore:
 
     async def delete_tagged(self, tag: str) -> int:
         """Delete every record carrying ``tag``; return how many of them were live."""
+        check_tag(tag)
         tag_ids = self._codec.tag_ids(tag)
         marks = ", ".join("?" * len(tag_ids))
         # Only "?" placeholders are formatted in; the values are bound parameters.
