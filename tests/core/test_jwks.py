@@ -307,6 +307,7 @@ ARRAY_ALG = b64(b'["alg"]')
 ALG_NUMBER = b64(b'{"alg": 5}')
 CRIT_UNKNOWN = b64(b'{"alg": "RS256", "kid": "rsa-1", "crit": ["x-ext"], "x-ext": 1}')
 ALG_UNKNOWN = b64(b'{"alg": "XY999"}')
+TYP_NUMBER = b64(b'{"alg": "RS256", "kid": "rsa-1", "typ": 5}')
 B64_FALSE = b64(b'{"alg": "RS256", "b64": false}')
 
 VERIFY_REJECTS = [
@@ -344,6 +345,7 @@ VERIFY_REJECTS = [
         JWKSError,
         "jws: malformed",
     ),
+    ("typ-number", f"{TYP_NUMBER}.{_P}.{_S}", ["RS256"], None, JWKSError, "jws.header: a header"),
     ("alg-not-allowed", GOOD, ["ES256"], None, JWKSError, "jws.alg: 'RS256' is not allowed"),
     (
         "alg-unknown",

@@ -200,6 +200,11 @@ def verify_jws(
     except (JoseError, ValueError, TypeError):
         raise JWKSError("jws: malformed compact JWS") from None
     alg = _check_header(header, allowed_algs)
+    try:
+        # RFC 7515 §4.1: registered header members have fixed types (kid, typ are strings).
+        registry.check_header(header)
+    except JoseError:
+        raise JWKSError("jws.header: a header member has the wrong type") from None
     if alg == "none":
         # RFC 7518 §3.6: an Unsecured JWS has the empty octet sequence as its signature.
         if extracted.segments["signature"]:

@@ -120,7 +120,7 @@ def _check_typ(header: Mapping[str, Any]) -> None:
     typ = header.get("typ")
     # §2.4: "it is RECOMMENDED that Logout Tokens be explicitly typed" with logout+jwt; any
     # other type (e.g. an access token's at+jwt) is a token made for something else.
-    if typ is not None and (not isinstance(typ, str) or typ.lower() not in _LOGOUT_TYPES):
+    if typ is not None and str(typ).lower() not in _LOGOUT_TYPES:
         raise LogoutTokenError("logout_token.typ: not a logout token type")
 
 
