@@ -75,6 +75,13 @@ def test_from_dict_rejects_malformed_records(change: dict[str, Any], rule: str) 
     assert caught.value.rule == rule
 
 
+@pytest.mark.parametrize("record", [None, [], "state"])
+def test_from_dict_rejects_records_that_are_not_objects(record: Any) -> None:
+    with pytest.raises(LoginStateError) as caught:
+        PendingLogin.from_dict(record)
+    assert caught.value.rule == "pending_login"
+
+
 @pytest.mark.parametrize(
     ("age", "expired"),
     [

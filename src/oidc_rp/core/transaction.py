@@ -78,6 +78,8 @@ class PendingLogin:
 
         A record that is not of that shape is unusable: raises ``LoginStateError``.
         """
+        if not isinstance(data, Mapping):
+            raise LoginStateError("pending_login: record is not a JSON object")
         for name in _STRINGS:
             if not isinstance(data.get(name), str):
                 raise LoginStateError(f"pending_login.{name}: missing or not a string")
