@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from joserfc.jwk import KeySet, OctKey
+from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from oidc_rp.core import authorize, callback, jwks, logout, registration, token, userinfo
 from oidc_rp.core import random as rnd
 from oidc_rp.core.authorize import AuthorizationOptions
-from oidc_rp.core.client_auth import ClientAuthentication, client_auth_parameters
+from oidc_rp.core.client_auth import ClientAuthentication, client_auth_parameters, secret_key
 from oidc_rp.core.id_token import (
     IDToken,
     IDTokenExpectations,
@@ -56,6 +56,9 @@ T = TypeVar("T")
 JWKS_REFETCH_INTERVAL = 5
 #: Provider metadata is fetched again after this many seconds.
 METADATA_TTL = 3600
+#: An ID token issued longer ago than this is refused (OIDC Core §3.1.3.7 step 10 lets the
+#: client reject tokens "issued too far away from the current time").
+MAX_IAT_AGE = 3600
 
 
 @dataclass(frozen=True)
@@ -350,6 +353,11 @@ class RelyingParty:
         trace: TraceSink | None = None,
     ) -> tuple[str, PendingLogin]:
         """Build the authorization request; return the URL for the browser and the pending login."""
+        if "code" not in options.response_type.split():
+            # Tokens only in the front channel (implicit flow) are discouraged by RFC 9700 §2.1.2.
+            raise NotSupportedError(
+                f"response_type: {options.response_type!r} has no code; use code or a hybrid type"
+            )
         meta = await self.metadata(trace=trace)
         client_id = self._require_client_id()
         endpoint = self._require(meta.authorization_endpoint, "authorization_endpoint")
@@ -439,7 +447,7 @@ class RelyingParty:
             return self._request_object_key, wanted or default_alg(self._request_object_key)
         secret = self._client_secret()
         if secret and (wanted or "HS256").startswith("HS"):
-            return OctKey.import_key(secret), wanted or "HS256"
+            return secret_key(secret), wanted or "HS256"
         if wanted == "none" or (not wanted and "none" in supported):
             return None, "none"
         raise ConfigurationError(
@@ -548,6 +556,7 @@ class RelyingParty:
             essential_acr=pending.essential_acr,
             trusted_audiences=s.trusted_audiences,
             client_secret=self._client_secret(),
+            max_iat_age=MAX_IAT_AGE,
             **hashes,
         )
 
@@ -633,6 +642,7 @@ class RelyingParty:
             clock_skew=self.settings.clock_skew,
             trusted_audiences=self.settings.trusted_audiences,
             client_secret=self._client_secret(),
+            max_iat_age=MAX_IAT_AGE,
         )
         new = await self._validate_id_token(new_raw, expectations, trace)
         validate_refreshed_id_token(new, original)
