@@ -70,7 +70,6 @@ class TestState:
 
     test_id: str
     case: Case
-    keys: OPKeys
     sub: str = field(default_factory=lambda: "user-" + secrets.token_hex(6))
     jwks_path: str = "jwks"
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -85,19 +84,27 @@ class TestState:
     used_jtis: set[str] = field(default_factory=set)
     authorization_requests: int = 0
     signed_id_tokens: int = 0
+    _keys: OPKeys | None = None
+
+    @property
+    def keys(self) -> OPKeys:
+        """The current signing keys, generated on first use (discovery alone needs none)."""
+        if self._keys is None:
+            self._keys = OPKeys.generate(self.case.jwks_layout)
+        return self._keys
 
     @classmethod
     def fresh(cls, test_id: str) -> TestState:
-        """New state: fresh keys (and a random jwks path when the case asks for one)."""
+        """New state (keys come on first use; a random jwks path when the case asks for one)."""
         case = CASES[test_id]
-        state = cls(test_id, case, OPKeys.generate(case.jwks_layout))
+        state = cls(test_id, case)
         if case.random_jwks_path:
             state.jwks_path = "jwks-" + secrets.token_hex(8)
         return state
 
     def rotate_keys(self) -> None:
         """Replace the whole JWK set with fresh keys and kids."""
-        self.keys = OPKeys.generate(self.case.jwks_layout)
+        self._keys = OPKeys.generate(self.case.jwks_layout)
 
 
 class Registry:
