@@ -1,0 +1,169 @@
+"""The Starlette application factory: settings + RelyingParty + session store -> ASGI app.
+
+``create_app`` builds everything without contacting the OP (``GET /healthz`` answers at
+once); the OP's metadata is fetched on first use. The lifespan closes the RelyingParty
+and the session store that the factory created itself. Every response carries the
+security headers of :class:`SecurityHeaders`. See docs/web.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from oidc_rp.client import RelyingParty
+from oidc_rp.sessions import (
+    SessionStore,
+    generate_key,
+    key_from_text,
+    load_or_create_key,
+    open_store,
+)
+from oidc_rp.settings import Settings
+from oidc_rp.web import routes_actions, routes_login, routes_pages
+from oidc_rp.web.errors import exception_handlers
+from oidc_rp.web.sessions import SessionManager
+from oidc_rp.web.state import WebState
+
+__all__ = ["SecurityHeaders", "create_app"]
+
+HERE = Path(__file__).resolve().parent
+
+
+def _content_security_policy(nonce: str) -> str:
+    # No inline script runs except the one carrying this response's nonce (callback-js).
+    return "; ".join(
+        (
+            "default-src 'none'",
+            f"script-src 'nonce-{nonce}'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+class SecurityHeaders:
+    """ASGI middleware adding CSP (with a per-response nonce) and the other page headers.
+
+    Referrer-Policy no-referrer: the callback URL carries the authorization code.
+    Cache-Control no-store on everything but /static (pages show tokens and CSRF tokens).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        cacheable = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["content-security-policy"] = _content_security_policy(nonce)
+                headers["x-content-type-options"] = "nosniff"
+                headers["referrer-policy"] = "no-referrer"
+                headers["x-frame-options"] = "DENY"
+                headers["cross-origin-opener-policy"] = "same-origin"
+                if not cacheable:
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _encryption_key(settings: Settings) -> bytes:
+    text = settings.secret("session_encryption_key")
+    if text:
+        return key_from_text(text)
+    return load_or_create_key(settings.data_path / "session.key")
+
+
+def _open_store(settings: Settings, clock: Callable[[], float]) -> SessionStore:
+    url = settings.session_store
+    if url == "memory":
+        # Nothing outlives the process, so a key of its own is enough.
+        return open_store(url, encryption_key=generate_key(), clock=clock)
+    if url == "sqlite":
+        url = f"sqlite://{(settings.data_path / 'sessions.sqlite3').resolve()}"
+    return open_store(url, encryption_key=_encryption_key(settings), clock=clock)
+
+
+def _templates() -> Jinja2Templates:
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        # Every OP-provided string is escaped: autoescaping on for all templates.
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=environment)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    rp: RelyingParty | None = None,
+    store: SessionStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """Build the web app. Nothing here contacts the OP.
+
+    ``rp`` and ``store`` default to ones built from ``settings``; those the factory
+    builds are closed by the app's lifespan.
+    """
+    own_rp, own_store = rp is None, store is None
+    the_rp = rp if rp is not None else RelyingParty(settings, clock=clock)
+    the_store = store if store is not None else _open_store(settings, clock)
+    sessions = SessionManager(
+        the_store,
+        secure=settings.effective_base_url.startswith("https://"),
+        idle_timeout=settings.session_idle_timeout,
+        absolute_timeout=settings.session_absolute_timeout,
+        clock=clock,
+    )
+    state = WebState(settings, the_rp, the_store, sessions, _templates(), clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if own_rp:
+                await the_rp.aclose()
+            if own_store:
+                await the_store.close()
+
+    routes = [
+        *routes_pages.routes(),
+        *routes_login.routes(),
+        *routes_actions.routes(),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        debug=False,
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+    )
+    app.state.web = state
+    return app
