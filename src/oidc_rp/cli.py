@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
+from pydantic import ValidationError
 
 from oidc_rp import __version__
 from oidc_rp.errors import ConfigurationError
@@ -52,6 +53,9 @@ def _tls_options(settings: Settings) -> dict[str, Any]:
 def _serve(settings: Settings) -> int:
     from oidc_rp.web import create_app
 
+    if settings.debug:
+        # debug: log each exchange with the OP (redacted by oidc_rp.http).
+        logging.getLogger("oidc_rp").setLevel(logging.DEBUG)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -82,9 +86,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     with run_demo_servers(op_port=args.op_port) as servers:
         print(f"oidc-rp demo: OP at {servers.issuer}, API at {servers.api_endpoint}", flush=True)
-        settings = load_settings(
-            None, {}, overrides=demo_settings(servers, port=args.port, https=not args.http)
-        )
+        # Built from code, not from ./settings.json: the demo must not pick up a real config.
+        values = demo_settings(servers, port=args.port, https=not args.http)
+        try:
+            settings = Settings.model_validate(values)
+        except ValidationError as exc:
+            raise ConfigurationError(f"demo: {exc.errors()[0]['msg']}") from None
         return _serve(settings)
 
 

@@ -10,8 +10,10 @@ secrets and token values redacted, and an optional trace sink receives the same 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -46,6 +48,9 @@ SECRET_NAMES = frozenset(
         "client_assertion",
         "assertion",
         "password",
+        "initial_access_token",
+        "subscription_key",
+        "api_key",
         "request",
         "logout_token",
         "registration_access_token",
@@ -57,8 +62,12 @@ SECRET_NAMES = frozenset(
         "proxy-authorization",
     }
 )
-# Header names compared lower-case.
+# Header names compared lower-case; any name containing one of SECRET_HEADER_PARTS is
+# redacted too (Ocp-Apim-Subscription-Key, X-Api-Key, X-Auth-Token, ...).
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "dpop", "proxy-authorization"})
+SECRET_HEADER_PARTS = ("key", "secret", "token", "password", "session")
+# A compact JWS/JWE anywhere in free text (an error page echoing a token).
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -79,19 +88,31 @@ class Exchange:
 TraceSink = Callable[[Exchange], None]
 
 
+def _is_secret_name(name: str) -> bool:
+    return name.lower() in SECRET_NAMES
+
+
+def _redact_pairs(text: str) -> str:
+    pairs = parse_qsl(text, keep_blank_values=True)
+    return urlencode([(k, REDACTED if _is_secret_name(k) else v) for k, v in pairs], safe="[]")
+
+
 def redact_url(url: str) -> str:
-    """The URL with the values of secret query parameters replaced."""
+    """The URL with user:password and the values of secret query parameters replaced."""
     parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = [(k, REDACTED if k in SECRET_NAMES else v) for k, v in parse_qsl(parts.query, True)]
-    return urlunsplit(parts._replace(query=urlencode(pairs, safe="[]")))
+    if parts.password is not None:
+        parts = parts._replace(netloc=f"{REDACTED}@{parts.netloc.rpartition('@')[2]}")
+    if parts.query:
+        parts = parts._replace(query=_redact_pairs(parts.query))
+    if parts.fragment:
+        parts = parts._replace(fragment=_redact_pairs(parts.fragment))
+    return urlunsplit(parts)
 
 
 def _redact_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            k: REDACTED if k in SECRET_NAMES and v is not None else _redact_json(v)
+            k: REDACTED if _is_secret_name(k) and v is not None else _redact_json(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -103,22 +124,26 @@ def redact_body(body: bytes | None, media_type: str, limit: int = 8192) -> str:
     """A printable, redacted form of a request or response body."""
     if not body:
         return ""
-    text = body[:limit].decode("utf-8", "replace")
     if media_type == "application/x-www-form-urlencoded":
-        pairs = parse_qsl(text, keep_blank_values=True)
-        return urlencode([(k, REDACTED if k in SECRET_NAMES else v) for k, v in pairs], safe="[]")
+        return _redact_pairs(body.decode("utf-8", "replace"))
     if media_type.endswith("json"):
         try:
             return json.dumps(_redact_json(json.loads(body)), indent=2)
-        except ValueError:
+        except (ValueError, UnicodeDecodeError):
             return "[unparseable JSON]"
-    if media_type in ("application/jwt", "application/jose"):
+    if media_type in ("application/jwt", "application/jose") or media_type.endswith("+jwt"):
         return REDACTED
+    text = _JWT.sub(REDACTED, body[:limit].decode("utf-8", "replace"))
     return text if len(body) <= limit else text + "…"
 
 
+def _is_secret_header(name: str) -> bool:
+    lower = name.lower()
+    return lower in SECRET_HEADERS or any(part in lower for part in SECRET_HEADER_PARTS)
+
+
 def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: REDACTED if k.lower() in SECRET_HEADERS else v for k, v in headers.items()}
+    return {k: REDACTED if _is_secret_header(k) else v for k, v in headers.items()}
 
 
 def _media_type(headers: Mapping[str, str]) -> str:
@@ -153,6 +178,7 @@ class OPHttpClient:
             transport=transport,
             limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
         )
+        self._timeout = timeout
         self._debug = debug
         self._trace = trace
 
@@ -161,13 +187,18 @@ class OPHttpClient:
         started = time.perf_counter()
         host = urlsplit(request.url).netloc
         try:
-            response = await self._exchange(request)
-        except httpx2.TimeoutException:
+            # The per-read timeout alone would let a server drip bytes for ever.
+            async with asyncio.timeout(self._timeout * 2):
+                response = await self._exchange(request)
+        except (httpx2.TimeoutException, TimeoutError):
             self._record(request, None, started, "timeout", trace)
             raise OPUnreachableError(f"http: {host} did not answer in time") from None
-        except (httpx2.HTTPError, ssl.SSLError, OSError) as exc:
+        except (httpx2.HTTPError, OSError) as exc:
             self._record(request, None, started, type(exc).__name__, trace)
             raise OPUnreachableError(f"http: cannot reach {host} ({type(exc).__name__})") from None
+        except ProtocolError:
+            self._record(request, None, started, "response too large", trace)
+            raise
         self._record(request, response, started, None, trace)
         return response
 
@@ -175,15 +206,19 @@ class OPHttpClient:
         async with self._client.stream(
             request.method, request.url, headers=dict(request.headers), content=request.body
         ) as raw:
+            too_large = ProtocolError(
+                f"http: response from {urlsplit(request.url).netloc} exceeds "
+                f"{MAX_RESPONSE_BYTES} bytes"
+            )
+            declared = raw.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+                raise too_large
             chunks: list[bytes] = []
             size = 0
             async for chunk in raw.aiter_bytes():
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
-                    raise ProtocolError(
-                        f"http: response from {urlsplit(request.url).netloc} exceeds "
-                        f"{MAX_RESPONSE_BYTES} bytes"
-                    )
+                    raise too_large
                 chunks.append(chunk)
             return HttpResponse(raw.status_code, dict(raw.headers), b"".join(chunks))
 

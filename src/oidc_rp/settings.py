@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import ssl
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -19,8 +21,16 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from oidc_rp.errors import ConfigurationError
+from oidc_rp.keys import load_private_key
 
-__all__ = ["ENV_PREFIX", "SECRET_KEYS", "Settings", "is_loopback_url", "load_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "PATH_KEYS",
+    "SECRET_KEYS",
+    "Settings",
+    "is_loopback_url",
+    "load_settings",
+]
 
 log = logging.getLogger("oidc_rp.settings")
 
@@ -33,6 +43,10 @@ SECRET_KEYS = (
     "request_object_key",
     "client_private_key",
 )
+# Keys holding a private key, inline (PEM or JWK) or as the path of a file.
+KEY_KEYS = ("request_object_key", "client_private_key")
+# Paths of files the RP reads; in the settings file, relative to the file's directory.
+PATH_KEYS = ("ca_file", "tls_cert_file", "tls_key_file")
 ENDPOINT_KEYS = (
     "authorization_endpoint",
     "token_endpoint",
@@ -62,15 +76,16 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def _check_url(key: str, url: str | None) -> None:
+def _check_url(key: str, url: str | None, *, allow_http: bool) -> None:
     if url is None:
         return
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
+    if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"{key}: must be an absolute https URL")
-    if parts.scheme == "http" and not is_loopback_url(url):
+    if parts.scheme == "http" and not allow_http and not is_loopback_url(url):
         raise ValueError(f"{key}: http is allowed only for loopback hosts; use https")
-    if parts.fragment:
+    # RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component."
+    if parts.fragment or url.endswith("#"):
         raise ValueError(f"{key}: must not contain a fragment")
 
 
@@ -133,7 +148,7 @@ class Settings(BaseModel):
     # The web app.
     base_url: str | None = None
     host: str = "127.0.0.1"
-    port: int = Field(default=5443, ge=0, le=65535)
+    port: int = Field(default=5443, ge=1, le=65535)
     disable_https: bool = False
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
@@ -146,19 +161,50 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        for key in ("issuer", "discovery_url", "api_endpoint", *ENDPOINT_KEYS, "logout_endpoint"):
-            _check_url(key, getattr(self, key))
-        if self.issuer is None and self.authorization_endpoint is None:
-            raise ValueError("issuer: set issuer (or authorization_endpoint and token_endpoint)")
+        self._check_urls()
+        self._check_op()
+        self._check_client()
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file: set both tls_cert_file and tls_key_file, or neither")
-        if "openid" not in self.scope.split():
-            raise ValueError("scope: must contain 'openid'")
         if self.session_absolute_timeout < self.session_idle_timeout:
             raise ValueError("session_absolute_timeout: must be >= session_idle_timeout")
+        return self
+
+    def _check_urls(self) -> None:
+        for key in ("issuer", "discovery_url", "api_endpoint", *ENDPOINT_KEYS, "logout_endpoint"):
+            _check_url(key, getattr(self, key), allow_http=False)
+        for key in ("base_url", "redirect_uri", "post_logout_redirect_uri"):
+            # OIDC Core §3.1.2.1: the redirect_uri MAY use http for a confidential client.
+            _check_url(key, getattr(self, key), allow_http=True)
+
+    def _check_op(self) -> None:
+        if self.issuer is None and self.discovery_url is not None:
+            raise ValueError("discovery_url: set issuer too (Discovery §4.3 compares it)")
+        if self.issuer is None and not (self.authorization_endpoint and self.token_endpoint):
+            raise ValueError("issuer: set issuer (or authorization_endpoint and token_endpoint)")
+        if not self.verify_ssl_server and self.ca_file is not None:
+            raise ValueError("verify_ssl_server: false contradicts ca_file; remove one of them")
+
+    def _check_client(self) -> None:
+        # OIDC Core §3.1.2.1: "OpenID Connect requests MUST contain the openid scope value."
+        if "openid" not in self.scope.split():
+            raise ValueError("scope: must contain 'openid'")
+        types = self.response_type.split()
+        if "code" not in types or not set(types) <= {"code", "id_token", "token"}:
+            raise ValueError(
+                "response_type: must be code, 'code id_token', 'code token' or "
+                "'code id_token token'"
+            )
+        if self.response_mode not in (None, "query", "fragment", "form_post"):
+            raise ValueError("response_mode: must be query, fragment or form_post")
         if self.id_token_signed_response_alg.lower() == "none":
             raise ValueError("id_token_signed_response_alg: 'none' is not allowed")
-        return self
+        method = self.token_endpoint_auth_method
+        if method == "private_key_jwt" and not (self.client_private_key or self.request_object_key):
+            raise ValueError("token_endpoint_auth_method: private_key_jwt needs client_private_key")
+        needs_secret = method in ("client_secret_basic", "client_secret_post", "client_secret_jwt")
+        if needs_secret and self.client_id and self.client_secret is None:
+            raise ValueError(f"client_secret: required by token_endpoint_auth_method {method}")
 
     # Derived values -------------------------------------------------------------
 
@@ -205,65 +251,110 @@ class Settings(BaseModel):
         out = []
         if not self.verify_ssl_server:
             out.append(
-                "verify_ssl_server is false: TLS certificates of the OP are NOT verified; "
-                "anyone on the network can impersonate it. Use ca_file instead."
+                "INSECURE: verify_ssl_server is false: TLS certificates of the OP are NOT "
+                "verified; anyone on the network can impersonate it. Use ca_file instead."
             )
-        for key in ("issuer", *ENDPOINT_KEYS):
+        for key in ("issuer", "discovery_url", "api_endpoint", *ENDPOINT_KEYS):
             url = getattr(self, key)
             if url and url.startswith("http://"):
-                out.append(f"{key} uses plain http (allowed for loopback only): {url}")
+                out.append(f"{key} uses plain http (allowed for loopback hosts only): {url}")
                 break
+        for key in ("base_url", "redirect_uri", "post_logout_redirect_uri"):
+            url = getattr(self, key)
+            if url and url.startswith("http://") and not is_loopback_url(url):
+                out.append(f"{key} uses plain http on a non-loopback host: {url}")
         return out
 
 
 # Loading ------------------------------------------------------------------------
 
 
-def _env_value(key: str, raw: str) -> Any:
-    field = Settings.model_fields[key]
-    annotation = str(field.annotation)
-    if "dict" in annotation or "tuple" in annotation:
-        try:
-            return json.loads(raw)
-        except ValueError:
-            if "tuple" in annotation:
-                return tuple(v for v in raw.split() if v)
-            raise ConfigurationError(
-                f"environment: {ENV_PREFIX}{key.upper()}: not valid JSON"
-            ) from None
-    return raw
+class _Source:
+    """Where the values come from, for error lines: the file, and keys set by env vars."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.from_env: dict[str, str] = {}
+
+    def error(self, key: str, problem: str) -> ConfigurationError:
+        """One line: ``<file>: <key>: <problem>`` (naming the env var when it set the key)."""
+        where = f" (from {self.from_env[key]})" if key in self.from_env else ""
+        return ConfigurationError(f"{self.file}: {key}: {problem}{where}")
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+def _kind(key: str) -> type | None:
+    """dict or tuple for keys whose env value is JSON, else None."""
+    origin = typing.get_origin(Settings.model_fields[key].annotation)
+    return origin if origin in (dict, tuple) else None
+
+
+def _env_value(key: str, raw: str, source: _Source) -> Any:
+    kind = _kind(key)
+    if kind is None:
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        if kind is tuple:  # a space-separated list is accepted too
+            return tuple(raw.split())
+        raise source.error(key, "not valid JSON") from None
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str], source: _Source) -> None:
     for key in Settings.model_fields:
         name = f"{ENV_PREFIX}{key.upper()}"
+        file_name = f"{name}_FILE"
+        if key in SECRET_KEYS and name in env and file_name in env:
+            raise ConfigurationError(f"{source.file}: {key}: set {name} or {file_name}, not both")
         if name in env:
-            data[key] = _env_value(key, env[name])
-        if key in SECRET_KEYS and f"{name}_FILE" in env:
-            data[f"{key}_file"] = env[f"{name}_FILE"]
+            source.from_env[key] = name
+            data.pop(f"{key}_file", None)
+            data[key] = _env_value(key, env[name], source)
+        elif key in SECRET_KEYS and file_name in env:
+            source.from_env[key] = file_name
+            data.pop(key, None)
+            data[key] = _read_secret(Path(env[file_name]), key, source)
 
 
-def _read_secret_files(data: dict[str, Any], base: Path) -> None:
+def _read_secret(path: Path, key: str, source: _Source) -> str:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise source.error(key, f"cannot read {path}: {exc.strerror}") from None
+    if not value:
+        raise source.error(key, f"{path} is empty")
+    return value
+
+
+def _resolve_file_values(data: dict[str, Any], base: Path, source: _Source) -> None:
+    """Read ``<key>_file`` secrets and key files; resolve read paths against ``base``."""
     for key in SECRET_KEYS:
         file_key = f"{key}_file"
         if file_key not in data:
             continue
-        path = base / str(data.pop(file_key))
-        try:
-            data[key] = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigurationError(f"{file_key}: cannot read {path}: {exc.strerror}") from None
+        if key in data:
+            raise source.error(file_key, f"set {key} or {file_key}, not both")
+        if not isinstance(data[file_key], str):
+            raise source.error(file_key, "must be a path (a string)")
+        data[key] = _read_secret(base / data.pop(file_key), key, source)
+    for key in KEY_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and not value.strip().startswith(("{", "-----BEGIN")):
+            data[key] = _read_secret(base / value.strip(), key, source)
+    for key in PATH_KEYS:
+        if isinstance(data.get(key), str):
+            data[key] = str(base / data[key])
 
 
-def _first_error(source: str, exc: ValidationError) -> ConfigurationError:
+def _first_error(source: _Source, exc: ValidationError) -> ConfigurationError:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown key (see docs/configuration.md)"
-    if ":" in msg and not loc:
-        return ConfigurationError(f"{source}: {msg}")
-    return ConfigurationError(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
+    if err["loc"]:
+        return source.error(".".join(str(p) for p in err["loc"]), msg)
+    key, _, problem = msg.partition(": ")  # model-level checks say "<key>: <problem>"
+    return source.error(key, problem)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -271,15 +362,42 @@ def _read_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigurationError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ConfigurationError(f"{path}: cannot read: {exc.strerror}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot read: {getattr(exc, 'strerror', exc)}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{path}: not valid JSON (line {exc.lineno})") from None
+        raise ConfigurationError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path}: must contain a JSON object")
     return data
+
+
+def _check_files(settings: Settings, source: _Source) -> None:
+    """Files named by the settings must be readable, keys and CA bundles parseable."""
+    for key in ("tls_cert_file", "tls_key_file"):
+        path = getattr(settings, key)
+        if path is not None and not Path(path).is_file():
+            raise source.error(key, f"no such file: {path}")
+    if settings.ca_file is not None:
+        try:
+            ssl.create_default_context(cafile=settings.ca_file)
+        except ssl.SSLError:
+            problem = "not a PEM certificate bundle"
+            raise source.error("ca_file", f"cannot use {settings.ca_file}: {problem}") from None
+        except OSError as exc:
+            raise source.error(
+                "ca_file", f"cannot use {settings.ca_file}: {exc.strerror}"
+            ) from None
+    for key in KEY_KEYS:
+        value = settings.secret(key)
+        if value is not None:
+            try:
+                load_private_key(key, value)
+            except ConfigurationError as exc:
+                raise source.error(key, exc.message.partition(": ")[2]) from None
 
 
 def load_settings(
@@ -291,22 +409,22 @@ def load_settings(
     """Load settings from ``path`` (default ``settings.json``), then environment overrides.
 
     Each key may be overridden by ``OIDC_RP_<KEY>``; each secret key also accepts
-    ``<key>_file`` in the file (or ``OIDC_RP_<KEY>_FILE``) naming a file to read it from.
-    Raises ConfigurationError naming the source, the key and the problem.
+    ``<key>_file`` in the file (relative to the file's directory) or
+    ``OIDC_RP_<KEY>_FILE`` naming a file to read it from. ``overrides`` (from code)
+    win over both. Raises ConfigurationError with one line ``<file>: <key>: <problem>``
+    that never contains a secret value.
     """
-    env = env or {}
-    explicit = path is not None
     file = Path(path) if path is not None else Path("settings.json")
-    data: dict[str, Any] = {}
-    if explicit or file.exists():
-        data = _read_file(file)
-    _apply_env(data, env)
+    source = _Source(file)
+    data = _read_file(file) if path is not None or file.exists() else {}
+    _resolve_file_values(data, file.parent, source)
+    _apply_env(data, env or {}, source)
     data.update(overrides or {})
-    _read_secret_files(data, file.parent)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise _first_error(str(file), exc) from None
+        raise _first_error(source, exc) from None
+    _check_files(settings, source)
     for warning in settings.warnings():
         log.warning("%s", warning)
     return settings
