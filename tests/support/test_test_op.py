@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import httpx2
 import pytest
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, OctKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -517,3 +518,248 @@ def test_token_response_edits(op: TestOP, http: httpx2.Client) -> None:
     assert "expires_in" not in _code_exchange(
         http, meta, client, _authorize(http, meta, client, "code")["code"]
     )
+
+
+def _code_flow_id_token(
+    http: httpx2.Client, op: TestOP, test_id: str, **metadata: Any
+) -> tuple[dict[str, Any], str]:
+    client = _register(op, test_id, **metadata)
+    meta = _discover(http, op, test_id)
+    return client, _code_exchange(
+        http, meta, client, _authorize(http, meta, client, "code")["code"]
+    )["id_token"]
+
+
+def test_signature_algs_of_the_sig_cases(op: TestOP, http: httpx2.Client) -> None:
+    _, unsigned = _code_flow_id_token(http, op, "idtoken-sig-none")
+    assert unverified_header(unsigned)["alg"] == "none"
+    assert unsigned.endswith(".")
+    client, hs256 = _code_flow_id_token(http, op, "sig-hs256")
+    secret = OctKey.import_key(client["client_secret"])
+    assert jwt.decode(hs256, secret, algorithms=["HS256"]).claims["aud"] == client["client_id"]
+    client, bad_hs256 = _code_flow_id_token(http, op, "invalid-sig-hs256")
+    with pytest.raises(BadSignatureError):
+        jwt.decode(bad_hs256, OctKey.import_key(client["client_secret"]), algorithms=["HS256"])
+    _, es256 = _code_flow_id_token(http, op, "sig-es256")
+    assert _verify(http, _discover(http, op, "sig-es256"), es256)["sub"]
+
+
+def test_kid_absent_multiple_and_unparseable_jwks(op: TestOP, http: httpx2.Client) -> None:
+    _, token = _code_flow_id_token(http, op, "kid-absent-multiple-jwks")
+    assert "kid" not in unverified_header(token)
+    keys = op.jwks("kid-absent-multiple-jwks")["keys"]
+    assert [k["kty"] for k in keys].count("RSA") == 3
+    _, token = _code_flow_id_token(http, op, "ignores-unparseable-key-in-jwks")
+    keys = op.jwks("ignores-unparseable-key-in-jwks")["keys"]
+    assert [k["kty"] for k in keys] == ["RSA", "AKP", "XYZ-UNKNOWN"]
+    rsa = RSAKey.import_key(keys[0])
+    assert unverified_header(token)["kid"] == keys[0]["kid"]
+    assert jwt.decode(token, rsa, algorithms=["RS256"]).claims["sub"]
+
+
+def test_rotation_just_before_signing(op: TestOP, http: httpx2.Client) -> None:
+    client = _register(op, "signing-key-rotation-just-before-signing")
+    meta = _discover(http, op, "signing-key-rotation-just-before-signing")
+    early_kids = {k["kid"] for k in http.get(meta["jwks_uri"]).json()["keys"]}
+    token = _code_exchange(http, meta, client, _authorize(http, meta, client, "code")["code"])[
+        "id_token"
+    ]
+    assert unverified_header(token)["kid"] not in early_kids
+    assert _verify(http, meta, token)["sub"]
+
+
+def test_userinfo_signed_and_bearer_body(op: TestOP, http: httpx2.Client) -> None:
+    client = _register(op, "userinfo-signed")
+    meta = _discover(http, op, "userinfo-signed")
+    token = _code_exchange(http, meta, client, _authorize(http, meta, client, "code")["code"])[
+        "access_token"
+    ]
+    info = http.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {token}"})
+    assert info.headers["content-type"] == "application/jwt"
+    claims = _verify(http, meta, info.text)
+    assert (claims["iss"], claims["aud"]) == (op.issuer("userinfo-signed"), client["client_id"])
+    client = _register(op, "userinfo-bearer-body")
+    meta = _discover(http, op, "userinfo-bearer-body")
+    token = _code_exchange(http, meta, client, _authorize(http, meta, client, "code")["code"])[
+        "access_token"
+    ]
+    assert (
+        http.get(
+            meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
+    assert http.post(meta["userinfo_endpoint"], data={"access_token": token}).status_code == 200
+
+
+def test_dynamic_registration_par_refresh_revocation(op: TestOP, http: httpx2.Client) -> None:
+    op.reset("dynamic-registration")
+    meta = _discover(http, op, "dynamic-registration")
+    refused = http.post(meta["registration_endpoint"], json={"client_name": "x"})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_redirect_uri"
+    registered = http.post(
+        meta["registration_endpoint"],
+        json={"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "client_secret_post"},
+    )
+    assert registered.status_code == 201
+    client = registered.json()
+    creds = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
+    pushed = http.post(
+        meta["pushed_authorization_request_endpoint"],
+        data={
+            **creds,
+            "response_type": "code",
+            "scope": "openid",
+            "redirect_uri": REDIRECT_URI,
+            "state": "p",
+        },
+    )
+    assert pushed.status_code == 201, pushed.text
+    params = {"client_id": client["client_id"], "request_uri": pushed.json()["request_uri"]}
+    location = http.get(meta["authorization_endpoint"], params=params).headers["location"]
+    code = dict(parse_qsl(urlsplit(location).query))["code"]
+    form = {**creds, "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    body = http.post(meta["token_endpoint"], data=form).json()
+    refreshed = http.post(
+        meta["token_endpoint"],
+        data={**creds, "grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+    ).json()
+    assert (
+        unverified_claims(refreshed["id_token"])["sub"]
+        == unverified_claims(body["id_token"])["sub"]
+    )
+    introspect = http.post(
+        meta["introspection_endpoint"], data={**creds, "token": refreshed["access_token"]}
+    )
+    assert introspect.json()["active"] is True
+    assert (
+        http.post(
+            meta["revocation_endpoint"], data={**creds, "token": refreshed["access_token"]}
+        ).status_code
+        == 200
+    )
+    introspect = http.post(
+        meta["introspection_endpoint"], data={**creds, "token": refreshed["access_token"]}
+    )
+    assert introspect.json() == {"active": False}
+    # Basic credentials are refused for a client_secret_post client.
+    assert (
+        _token(http, meta, client, grant_type="refresh_token", refresh_token="x").status_code == 401
+    )
+
+
+def test_request_object_by_value_and_unsigned_request_uri(op: TestOP, http: httpx2.Client) -> None:
+    key = RSAKey.generate_key(2048, parameters={"kid": "rp-sig"})
+    client = _register(
+        op, "request-object-signed-rs256", jwks={"keys": [key.as_dict(private=False)]}
+    )
+    meta = _discover(http, op, "request-object-signed-rs256")
+    params = {
+        "client_id": client["client_id"],
+        "redirect_uri": REDIRECT_URI,
+        "response_type": "code",
+    }
+    params.update(scope="openid", state="st", nonce="nn")
+    signed = jwt.encode({"alg": "RS256", "kid": "rp-sig"}, params, key)
+    query = {"client_id": client["client_id"], "response_type": "code", "scope": "openid"}
+    assert (
+        http.get(meta["authorization_endpoint"], params={**query, "request": signed}).status_code
+        == 302
+    )
+    mismatch = http.get(
+        meta["authorization_endpoint"], params={**query, "scope": "openid email", "request": signed}
+    )
+    assert mismatch.status_code == 400
+    client = _register(op, "request-uri-signed-none")
+    meta = _discover(http, op, "request-uri-signed-none")
+    stale = _unsigned(params)  # names the client of the other test
+    query["client_id"] = params["client_id"] = client["client_id"]
+    for request_object, status in ((stale, 400), (_unsigned(params), 302)):
+        with serve_app(_fake_rp([], 200, [request_object])) as rp_url:
+            response = http.get(
+                meta["authorization_endpoint"], params={**query, "request_uri": f"{rp_url}/req"}
+            )
+        assert response.status_code == status, response.text
+
+
+def _unsigned(claims: dict[str, str]) -> str:
+    parts = (b'{"alg":"none"}', json.dumps(claims).encode())
+    return ".".join(base64.urlsafe_b64encode(part).rstrip(b"=").decode() for part in parts) + "."
+
+
+def test_client_secret_jwt_and_forced_basic(op: TestOP, http: httpx2.Client) -> None:
+    client = _register(op, "client-test", token_endpoint_auth_method="client_secret_jwt")
+    meta = _discover(http, op, "client-test")
+    code = _authorize(http, meta, client, "code")["code"]
+    now = int(time.time())
+    claims = {"iss": client["client_id"], "sub": client["client_id"], "aud": meta["issuer"]}
+    claims.update(jti=secrets.token_hex(8), exp=now + 60)
+    assertion = jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(client["client_secret"]))
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    form.update(client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    assert (
+        http.post(meta["token_endpoint"], data={**form, "client_assertion": assertion}).status_code
+        == 200
+    )
+    client = _register(op, "client-secret-basic", token_endpoint_auth_method="client_secret_post")
+    assert client["token_endpoint_auth_method"] == "client_secret_basic"
+    meta = _discover(http, op, "client-secret-basic")
+    code = _authorize(http, meta, client, "code")["code"]
+    creds = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
+    post = http.post(
+        meta["token_endpoint"], data={**creds, "grant_type": "authorization_code", "code": code}
+    )
+    assert post.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("test_id", "alg"),
+    [
+        ("rp-backchannel-rpinitlogout-alg-none", "none"),
+        ("rp-backchannel-rpinitlogout-wrong-alg", "ES256"),
+    ],
+)
+def test_backchannel_logout_token_algs(
+    op: TestOP, http: httpx2.Client, test_id: str, alg: str
+) -> None:
+    received: list[dict[str, str]] = []
+    with serve_app(_fake_rp(received, 400, [])) as rp_url:
+        metadata = {
+            "backchannel_logout_uri": f"{rp_url}/bcl",
+            "post_logout_redirect_uris": [REDIRECT_URI],
+        }
+        _, id_token = _code_flow_id_token(http, op, test_id, **metadata)
+        end_session = _discover(http, op, test_id)["end_session_endpoint"]
+        response = http.get(
+            end_session,
+            params={"id_token_hint": id_token, "post_logout_redirect_uri": REDIRECT_URI},
+        )
+    assert response.headers["location"] == REDIRECT_URI
+    assert unverified_header(received[0]["logout_token"])["alg"] == alg
+    assert op.backchannel_results(test_id) == [400]
+
+
+def test_scope_userinfo_claims_and_webfinger(op: TestOP, http: httpx2.Client) -> None:
+    client = _register(op, "scope-userinfo-claims", response_types=["id_token"])
+    meta = _discover(http, op, "scope-userinfo-claims")
+    bare = {
+        "client_id": client["client_id"],
+        "redirect_uri": REDIRECT_URI,
+        "response_type": "id_token",
+    }
+    refused = http.get(
+        meta["authorization_endpoint"], params={**bare, "scope": "openid", "nonce": "n"}
+    )
+    assert refused.status_code == 400
+    result = _authorize(http, meta, client, "id_token")
+    assert _verify(http, meta, result["id_token"])["name"] == "Jane Doe"
+    host = op.base_url.split("://")[1]
+    finger = http.get(
+        f"{op.base_url}/.well-known/webfinger",
+        params={
+            "resource": f"acct:joe.client-test@{host}",
+            "rel": "http://openid.net/specs/connect/1.0/issuer",
+        },
+    )
+    assert finger.json()["links"][0]["href"] == op.issuer("client-test")
