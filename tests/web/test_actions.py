@@ -1,0 +1,310 @@
+"""The POST actions (refresh, revoke, introspect, userinfo, call-api, logout), CSRF and
+sessions, and back-channel logout, against node-oidc-provider."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx2
+import pytest
+from joserfc import jwt
+
+from support.node_op import NodeOP, logout_via_end_session
+from web.conftest import CLIENT_ID, OP_KEY, ServedApp, query_of, session_json, sign_in
+
+pytestmark = pytest.mark.integration
+
+ACTIONS = (
+    "/refresh",
+    "/revoke",
+    "/introspect",
+    "/userinfo",
+    "/call-api",
+    "/register",
+    "/clean-registration",
+    "/logout",
+)
+
+
+async def logged_in(
+    app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> str:
+    """Sign in as alice; return the session's CSRF token."""
+    assert (await sign_in(browser, op_browser, app.url)).status_code == 303
+    token: str = (await session_json(browser, app.url))["csrf_token"]
+    return token
+
+
+async def act(
+    browser: httpx2.AsyncClient, app: ServedApp, path: str, csrf: str, **fields: str
+) -> httpx2.Response:
+    """POST an action asking for JSON."""
+    return await browser.post(
+        f"{app.url}{path}",
+        data={"csrf_token": csrf, **fields},
+        headers={"accept": "application/json"},
+    )
+
+
+def raw_tokens(page: str) -> list[str]:
+    return re.findall(r'<pre class="raw">([^<]+)</pre>', page)
+
+
+async def test_refresh_changes_the_access_token(
+    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    before = raw_tokens((await browser.get(f"{main_app.url}/")).text)
+    # The HTML flow: 303 to the home page, which shows the result once.
+    response = await browser.post(f"{main_app.url}/refresh", data={"csrf_token": csrf})
+    assert (response.status_code, response.headers["location"]) == (303, "/")
+    page = (await browser.get(f"{main_app.url}/")).text
+    assert "Tokens refreshed" in page
+    after = raw_tokens(page)
+    assert after[0] != before[0]  # the access token changed
+    assert "Tokens refreshed" not in (await browser.get(f"{main_app.url}/")).text
+    as_json = await act(browser, main_app, "/refresh", csrf)
+    assert as_json.status_code == 200
+    assert as_json.json()["data"]["access_token_changed"] is True
+    assert after[0] not in as_json.text
+
+
+async def test_revoke_then_introspect_and_call_api(
+    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    active = await act(browser, main_app, "/introspect", csrf, token="access")
+    assert active.status_code == 200
+    assert active.json()["data"]["active"] is True
+    assert active.json()["data"]["client_id"] == CLIENT_ID
+    api = await act(browser, main_app, "/call-api", csrf)
+    assert api.json()["data"]["status"] == 200
+    assert api.json()["data"]["body"] == {"message": "hello from the API", "sub": "alice"}
+    assert api.json()["data"]["headers"]["x-test-api"] == "yes"
+
+    revoked = await act(browser, main_app, "/revoke", csrf, token="access")
+    assert (revoked.status_code, revoked.json()["data"]) == (200, {"revoked": "access_token"})
+    inactive = await act(browser, main_app, "/introspect", csrf, token="access")
+    assert inactive.json()["data"] == {"active": False}
+    refused = await act(browser, main_app, "/call-api", csrf)
+    assert refused.status_code == 200  # the API's answer is shown, not raised
+    assert refused.json()["data"]["status"] == 401
+    assert refused.json()["title"] == "API answered 401"
+    page = (await browser.get(f"{main_app.url}/")).text
+    assert "revoked</span>" in page
+    refresh_info = await act(browser, main_app, "/introspect", csrf, token="refresh")
+    # RFC 7009 §2.1: the OP may revoke the grant's refresh token too (node does).
+    assert refresh_info.status_code == 200 and "active" in refresh_info.json()["data"]
+
+
+async def test_failed_refresh_keeps_the_old_tokens(
+    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    before = raw_tokens((await browser.get(f"{main_app.url}/")).text)
+    assert (await act(browser, main_app, "/revoke", csrf, token="refresh")).status_code == 200
+    failed = await act(browser, main_app, "/refresh", csrf)
+    assert failed.status_code == 400  # the OP said no (invalid_grant)
+    assert failed.json()["error"] == "invalid_grant"
+    page = await browser.get(f"{main_app.url}/")
+    assert raw_tokens(page.text) == before
+    html = await browser.post(f"{main_app.url}/refresh", data={"csrf_token": csrf})
+    assert html.status_code == 400
+    assert "invalid_grant" in html.text and 'href="/"' in html.text
+
+
+async def test_userinfo_action(
+    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    response = await act(browser, main_app, "/userinfo", csrf)
+    assert response.status_code == 200
+    assert response.json()["data"]["email"] == "alice@example.com"
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+async def test_get_on_post_routes_is_405(main_app: ServedApp, path: str) -> None:
+    async with httpx2.AsyncClient() as client:
+        response = await client.get(f"{main_app.url}{path}")
+    assert response.status_code == 405
+    assert "POST" in response.headers["allow"]
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+async def test_actions_without_a_session_are_401(main_app: ServedApp, path: str) -> None:
+    async with httpx2.AsyncClient(cookies={"oidc-rp-session": "A" * 43}) as client:
+        response = await client.post(  # an unknown session id
+            f"{main_app.url}{path}",
+            data={"csrf_token": "x" * 43},
+            headers={"accept": "application/json"},
+        )
+    assert response.status_code == 401
+    assert response.json()["error"] == "login_required"
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+async def test_actions_with_a_bad_csrf_token_are_403(
+    main_app: ServedApp, browser: httpx2.AsyncClient, path: str
+) -> None:
+    await browser.get(f"{main_app.url}/")  # an anonymous session with its CSRF token
+    for data, headers in (
+        ({}, {}),
+        ({"csrf_token": "wrong"}, {}),
+        ({}, {"x-csrf-token": "wrong"}),
+    ):
+        response = await browser.post(
+            f"{main_app.url}{path}", data=data, headers={"accept": "application/json", **headers}
+        )
+        assert response.status_code == 403
+        assert response.json()["error"] == "invalid_csrf_token"
+
+
+async def test_csrf_token_in_the_header_and_logged_out_actions(
+    main_app: ServedApp, browser: httpx2.AsyncClient
+) -> None:
+    await browser.get(f"{main_app.url}/")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', (await browser.get(f"{main_app.url}/")).text)
+    assert csrf is not None
+    response = await browser.post(
+        f"{main_app.url}/refresh",
+        headers={"x-csrf-token": csrf.group(1), "accept": "application/json"},
+    )
+    assert response.status_code == 401  # right token, but nobody is logged in
+    assert "not logged in" in response.json()["error_description"]
+
+
+async def test_bad_token_choice_is_a_400(
+    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    for path in ("/revoke", "/introspect"):
+        response = await act(browser, main_app, path, csrf, token="id")
+        assert response.status_code == 400
+        assert "token: must be 'access' or 'refresh'" in response.json()["error_description"]
+
+
+async def test_logout_redirects_to_the_op_and_lands_confirmed(
+    main_app: ServedApp,
+    op: NodeOP,
+    browser: httpx2.AsyncClient,
+    op_browser: httpx2.AsyncClient,
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    id_token = raw_tokens((await browser.get(f"{main_app.url}/")).text)[-1]
+    response = await browser.post(f"{main_app.url}/logout", data={"csrf_token": csrf})
+    assert response.status_code == 302
+    location = response.headers["location"]
+    assert location.startswith(f"{op.issuer}/session/end?")
+    sent = query_of(location)
+    assert sent["id_token_hint"] == id_token
+    assert sent["post_logout_redirect_uri"] == f"{main_app.url}/logged-out"
+    assert sent["client_id"] == CLIENT_ID
+    assert len(sent["state"]) >= 43
+    assert (await session_json(browser, main_app.url))["authenticated"] is False
+    final = await logout_via_end_session(location, cookies_client=op_browser)
+    assert final == f"{main_app.url}/logged-out?state={sent['state']}"
+    landed = await browser.get(final)
+    assert (landed.status_code, 'data-outcome="confirmed"' in landed.text) == (200, True)
+
+
+@pytest.mark.parametrize("query", ["", "?state=not-the-one-we-sent"])
+async def test_logged_out_with_an_unmatched_state_is_a_neutral_note(
+    main_app: ServedApp,
+    browser: httpx2.AsyncClient,
+    op_browser: httpx2.AsyncClient,
+    query: str,
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    await browser.post(f"{main_app.url}/logout", data={"csrf_token": csrf})
+    landed = await browser.get(f"{main_app.url}/logged-out{query}")
+    assert landed.status_code == 200
+    assert 'data-outcome="unmatched"' in landed.text
+    async with httpx2.AsyncClient() as stranger:
+        assert (await stranger.get(f"{main_app.url}/logged-out{query}")).status_code == 200
+
+
+async def test_back_channel_logout_ends_the_other_sessions_of_the_op_session(
+    main_app: ServedApp, op: NodeOP, op_browser: httpx2.AsyncClient
+) -> None:
+    async with httpx2.AsyncClient() as tab_a, httpx2.AsyncClient() as tab_b:
+        csrf_a = await logged_in(main_app, tab_a, op_browser)
+        await logged_in(main_app, tab_b, op_browser)  # the same OP session (same sid)
+        response = await tab_a.post(f"{main_app.url}/logout", data={"csrf_token": csrf_a})
+        await logout_via_end_session(response.headers["location"], cookies_client=op_browser)
+        assert (await session_json(tab_b, main_app.url))["authenticated"] is False, op.log()
+
+
+def logout_token(op: NodeOP, **claims: Any) -> str:
+    """A logout token signed with the OP's key (Back-Channel Logout 1.0 §2.4)."""
+    now = int(time.time())
+    body = {
+        "iss": op.issuer,
+        "aud": CLIENT_ID,
+        "iat": now,
+        "exp": now + 120,
+        "jti": f"jti-{time.monotonic_ns()}",
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        **claims,
+    }
+    body = {k: v for k, v in body.items() if v is not None}
+    header = {"alg": "RS256", "kid": "op-rsa-1", "typ": "logout+jwt"}
+    return jwt.encode(header, body, OP_KEY)
+
+
+async def test_back_channel_logout_by_sub_and_replay(
+    main_app: ServedApp,
+    op: NodeOP,
+    browser: httpx2.AsyncClient,
+    op_browser: httpx2.AsyncClient,
+) -> None:
+    await logged_in(main_app, browser, op_browser)
+    token = logout_token(op, sub="alice")
+    async with httpx2.AsyncClient() as op_server:
+        done = await op_server.post(
+            f"{main_app.url}/backchannel-logout", data={"logout_token": token}
+        )
+        assert (done.status_code, done.headers["cache-control"]) == (200, "no-store")
+        assert (await session_json(browser, main_app.url))["authenticated"] is False
+        replay = await op_server.post(
+            f"{main_app.url}/backchannel-logout", data={"logout_token": token}
+        )
+        assert replay.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"logout_token": "garbage"},
+        {"logout_token": "a.b.c"},
+        {"logout_token": "nonce-bearing"},
+        {"logout_token": "no-events"},
+    ],
+)
+async def test_invalid_back_channel_logout_is_a_400(
+    main_app: ServedApp, op: NodeOP, form: dict[str, str]
+) -> None:
+    if form.get("logout_token") == "nonce-bearing":
+        form = {"logout_token": logout_token(op, sub="alice", nonce="n")}
+    elif form.get("logout_token") == "no-events":
+        form = {"logout_token": logout_token(op, sub="alice", events=None)}
+    async with httpx2.AsyncClient() as op_server:
+        response = await op_server.post(f"{main_app.url}/backchannel-logout", data=form)
+    assert response.status_code == 400
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_debug_trace_shows_redacted_exchanges(
+    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    await act(browser, main_app, "/userinfo", csrf)
+    page = (await browser.get(f"{main_app.url}/")).text
+    assert "Protocol trace" in page
+    assert "/token" in page and "/me" in page
+    assert "[redacted]" in page
+    for token in raw_tokens(page):
+        assert page.count(token) == 1  # only in its own token panel, never in the trace
