@@ -36,14 +36,15 @@ from oidc_rp.http import Exchange, OPHttpClient
 from oidc_rp.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from support.node_op import NodeOP, login_via_dev_interactions, start_node_op
+from support.node_op import NodeOP, login_via_dev_interactions
 
 __all__ = [
     "LoginResult",
     "RequestCount",
     "bench_client",
+    "count_requests",
     "profile_rp_logins",
-    "run_login_benchmark",
+    "time_logins",
 ]
 
 CLIENT_ID = "bench-rp"
@@ -160,7 +161,11 @@ async def _bare_login(
     return ms
 
 
-async def _timed_logins(op: NodeOP, data_dir: Path, warm_logins: int) -> LoginResult:
+async def time_logins(op: NodeOP, data_dir: Path, warm_logins: int = 40) -> LoginResult:
+    """Time a cold login, then ``warm_logins`` logins interleaved with bare baselines.
+
+    ``op`` must have :func:`bench_client` registered.
+    """
     rp = RelyingParty(_settings(op, data_dir / "timed"))
     async with (
         httpx2.AsyncClient(timeout=10.0) as browser,
@@ -242,22 +247,8 @@ async def count_requests(op: NodeOP, data_dir: Path, logins: int = 3) -> list[Re
     return counts
 
 
-async def run_login_benchmark(
-    tmp_dir: Path, *, warm_logins: int = 20, counted_logins: int = 3
-) -> tuple[LoginResult, list[RequestCount]]:
-    """Start node-oidc-provider, time ``warm_logins`` logins, then count requests."""
-    op = start_node_op([bench_client()], tmp_dir=tmp_dir)
-    try:
-        timed = await _timed_logins(op, tmp_dir, warm_logins)
-        counts = await count_requests(op, tmp_dir, counted_logins)
-    finally:
-        op.stop()
-    return timed, counts
-
-
-async def profile_rp_logins(tmp_dir: Path, logins: int = 30, top: int = 25) -> str:
+async def profile_rp_logins(op: NodeOP, tmp_dir: Path, logins: int = 30, top: int = 25) -> str:
     """cProfile of the RP's calls only (warm logins), sorted by own time: where CPU goes."""
-    op = start_node_op([bench_client()], tmp_dir=tmp_dir)
     profiler = cProfile.Profile(time.process_time)
     rp = RelyingParty(_settings(op, tmp_dir / "profiled"))
     try:
@@ -270,7 +261,6 @@ async def profile_rp_logins(tmp_dir: Path, logins: int = 30, top: int = 25) -> s
                 await _profiled(profiler, rp.finish_login(pending, params))
     finally:
         await rp.aclose()
-        op.stop()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
     stats.sort_stats("tottime").print_stats(top)

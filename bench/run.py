@@ -21,8 +21,20 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
 from id_token_cpu import IDTokenResult, run_id_token_benchmark
-from login_cpu import LoginResult, RequestCount, profile_rp_logins, run_login_benchmark
+from login_cpu import (
+    LoginResult,
+    RequestCount,
+    bench_client,
+    count_requests,
+    profile_rp_logins,
+    time_logins,
+)
+from web_login_cpu import WebLoginResult, run_web_login_benchmark, web_client
+
+from support.node_op import NodeOP, free_port, start_node_op
 
 TARGET_MS = 3.0
 EXPECTED_WARM = ["POST /token", "GET /me"]
@@ -85,10 +97,37 @@ def print_counts(counts: list[RequestCount]) -> bool:
     return ok
 
 
+def print_web(r: WebLoginResult) -> None:
+    """Benchmark 3's table."""
+    _rule("3. Web app: server-thread CPU per login through uvicorn + Starlette + RP")
+    rows = [
+        ("cold: first login of the app", r.cold_ms, ""),
+        (f"warm login, median of {r.warm_logins}", r.warm_ms, "3 requests to the app"),
+        ("  GET /start-login", r.start_login_ms, ""),
+        ("  GET /callback (token + userinfo)", r.callback_ms, ""),
+        ("  GET / (logged-in page)", r.index_ms, ""),
+        ("GET /healthz, median", r.healthz_ms, "baseline: framework floor"),
+    ]
+    for label, ms, note in rows:
+        print(f"{label:<42}{ms:>8.2f} ms  {note}")
+    print(f"{'login / (3 x healthz)':<42}{r.ratio:>8.2f} x")
+
+
+async def _benchmarks(op: NodeOP, web_port: int, tmp: Path, args: argparse.Namespace) -> bool:
+    print_login(await time_logins(op, tmp, args.logins))
+    print_web(await run_web_login_benchmark(op, web_port, tmp, warm_logins=args.web_logins))
+    if args.profile:
+        _rule("RP calls of warm logins, cProfile (CPU clock) by own time")
+        print(await profile_rp_logins(op, tmp))
+    # Last: it installs an audit hook for the rest of the process.
+    return print_counts(await count_requests(op, tmp))
+
+
 def main() -> int:
     """Run all benchmarks and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--logins", type=int, default=40, help="warm logins timed (40)")
+    parser.add_argument("--logins", type=int, default=40, help="warm RP logins timed (40)")
+    parser.add_argument("--web-logins", type=int, default=20, help="warm web logins (20)")
     parser.add_argument("--profile", action="store_true", help="also cProfile the RP calls")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -98,12 +137,12 @@ def main() -> int:
     )
     print_id_token(run_id_token_benchmark())
     with tempfile.TemporaryDirectory(prefix="oidc-rp-bench-") as tmp:
-        login, counts = asyncio.run(run_login_benchmark(Path(tmp), warm_logins=args.logins))
-        print_login(login)
-        ok = print_counts(counts)
-        if args.profile:
-            _rule("RP calls of warm logins, cProfile by own time")
-            print(asyncio.run(profile_rp_logins(Path(tmp))))
+        web_port = free_port()
+        op = start_node_op([bench_client(), web_client(web_port)], tmp_dir=Path(tmp))
+        try:
+            ok = asyncio.run(_benchmarks(op, web_port, Path(tmp), args))
+        finally:
+            op.stop()
     print(f"\ntotal {time.perf_counter() - started:.1f} s wall")
     return 0 if ok else 1
 
