@@ -8,10 +8,11 @@ joserfc does all parsing; nothing here handles key material by hand.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
 from oidc_rp.errors import ConfigurationError
@@ -20,7 +21,10 @@ __all__ = ["AsymmetricKey", "default_alg", "load_private_key", "public_jwks"]
 
 AsymmetricKey = RSAKey | ECKey | OKPKey
 
-_EC_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+_EC_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}
+# OKP curves that sign (RFC 8037 §2); X25519 and X448 are key-agreement curves only.
+_SIGNING_OKP = ("Ed25519", "Ed448")
+MIN_RSA_BITS = 2048
 
 
 def _key_text(setting: str, value: str) -> str:
@@ -39,10 +43,23 @@ def _import(data: Any) -> AsymmetricKey | None:
         kinds = tuple(k for k in kinds if k.key_type == data.get("kty"))
     for kind in kinds:
         try:
-            return kind.import_key(data)
+            with warnings.catch_warnings():
+                # joserfc warns about short RSA keys; we refuse them below with a clear line.
+                warnings.simplefilter("ignore", SecurityWarning)
+                return kind.import_key(data)
         except (JoseError, ValueError, TypeError):
             continue
     return None
+
+
+def _check_key(setting: str, key: AsymmetricKey | None) -> AsymmetricKey:
+    if key is None or not key.is_private:
+        raise ConfigurationError(f"{setting}: not a private RSA, EC or OKP key")
+    if isinstance(key, RSAKey) and key.raw_value.key_size < MIN_RSA_BITS:
+        raise ConfigurationError(f"{setting}: RSA key shorter than {MIN_RSA_BITS} bits")
+    if isinstance(key, OKPKey) and key.curve_name not in _SIGNING_OKP:
+        raise ConfigurationError(f"{setting}: {key.curve_name} keys cannot sign")
+    return key
 
 
 def load_private_key(setting: str, value: str) -> AsymmetricKey:
@@ -54,21 +71,20 @@ def load_private_key(setting: str, value: str) -> AsymmetricKey:
             data = json.loads(text)
         except ValueError:
             raise ConfigurationError(f"{setting}: not a valid JWK (bad JSON)") from None
-    key = _import(data)
-    if key is None or not key.is_private:
-        raise ConfigurationError(f"{setting}: not a private RSA, EC or OKP key")
+    key = _check_key(setting, _import(data))
     if not key.kid:
         key.ensure_kid()
     return key
 
 
 def default_alg(key: AsymmetricKey) -> str:
-    """The usual JWS algorithm for a key: RS256, ES256/384/512 by curve, or Ed25519."""
+    """The usual JWS algorithm for a key: RS256, ES256/384/512 by curve, Ed25519 or Ed448."""
     if isinstance(key, RSAKey):
         return "RS256"
     if isinstance(key, ECKey):
         return _EC_ALGS.get(key.curve_name, "ES256")
-    return "Ed25519"  # RFC 9864: the fully-specified name for EdDSA over Ed25519
+    # RFC 9864: the fully-specified names for EdDSA over each curve.
+    return "Ed448" if key.curve_name == "Ed448" else "Ed25519"
 
 
 def public_jwks(*keys: AsymmetricKey | None) -> dict[str, Any]:
@@ -81,4 +97,6 @@ def public_jwks(*keys: AsymmetricKey | None) -> dict[str, Any]:
         public.setdefault("use", "sig")
         public.setdefault("alg", default_alg(key))
         seen[str(public["kid"])] = public
+    if not seen:
+        return {"keys": []}
     return dict(KeySet.import_key_set({"keys": list(seen.values())}).as_dict(private=False))

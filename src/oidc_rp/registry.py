@@ -29,6 +29,8 @@ class RegistrationFile:
         """The saved registration, or None when there is none (or it is unreadable)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
             return ClientRegistration.from_dict(data)
         except FileNotFoundError:
             return None

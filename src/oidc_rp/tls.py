@@ -33,6 +33,7 @@ def _still_valid(cert_path: Path, now: dt.datetime) -> bool:
 def _write(path: Path, data: bytes, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), mode)  # O_CREAT's mode does not apply to an existing file
         f.write(data)
 
 
