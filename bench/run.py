@@ -97,7 +97,7 @@ def print_counts(counts: list[RequestCount]) -> bool:
     return ok
 
 
-def print_web(r: WebLoginResult) -> None:
+def print_web(r: WebLoginResult, library: LoginResult) -> None:
     """Benchmark 3's table."""
     _rule("3. Web app: server-thread CPU per login through uvicorn + Starlette + RP")
     rows = [
@@ -111,11 +111,15 @@ def print_web(r: WebLoginResult) -> None:
     for label, ms, note in rows:
         print(f"{label:<42}{ms:>8.2f} ms  {note}")
     print(f"{'login / (3 x healthz)':<42}{r.ratio:>8.2f} x")
+    print(f"{'web login / library login (section 2)':<42}{r.warm_ms / library.warm_ms:>8.2f} x")
+    print(f"{'web layer adds (sessions, pages)':<42}{r.warm_ms - library.warm_ms:>8.2f} ms")
 
 
 async def _benchmarks(op: NodeOP, web_port: int, tmp: Path, args: argparse.Namespace) -> bool:
-    print_login(await time_logins(op, tmp, args.logins))
-    print_web(await run_web_login_benchmark(op, web_port, tmp, warm_logins=args.web_logins))
+    library = await time_logins(op, tmp, args.logins)
+    print_login(library)
+    web = await run_web_login_benchmark(op, web_port, tmp, warm_logins=args.web_logins)
+    print_web(web, library)
     if args.profile:
         _rule("RP calls of warm logins, cProfile (CPU clock) by own time")
         print(await profile_rp_logins(op, tmp))
