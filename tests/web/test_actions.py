@@ -165,7 +165,9 @@ async def test_csrf_token_in_the_header_and_logged_out_actions(
     main_app: ServedApp, browser: httpx2.AsyncClient
 ) -> None:
     await browser.get(f"{main_app.url}/")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', (await browser.get(f"{main_app.url}/")).text)
+    csrf = re.search(
+        r'name="csrf_token" value="([^"]+)"', (await browser.get(f"{main_app.url}/")).text
+    )
     assert csrf is not None
     response = await browser.post(
         f"{main_app.url}/refresh",

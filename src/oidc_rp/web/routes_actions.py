@@ -41,8 +41,8 @@ LOGOUT_JTI_TTL = 900
 
 
 async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    async with request.form() as form:  # closes any uploaded file at once
+        return {k: v for k, v in form.multi_items() if isinstance(v, str)}
 
 
 async def _authorized(

@@ -222,7 +222,8 @@ async def callback_get(request: Request) -> Response:
 async def callback_post(request: Request) -> Response:
     """The redirect_uri for form_post, and the target of the relay and callback-js pages."""
     web = web_state(request)
-    params = _single((await request.form()).multi_items())
+    async with request.form() as form:  # closes any uploaded file at once
+        params = _single(form.multi_items())
     relayed = params.pop(RELAY_MARKER, None) is not None
     from_fragment = params.pop(FRAGMENT_MARKER, None) is not None
     if not params:
