@@ -63,6 +63,7 @@ def _serve(settings: Settings) -> int:
         port=settings.port,
         log_level="info" if settings.debug else "warning",
         proxy_headers=False,
+        server_header=False,
         **_tls_options(settings),
     )
     server = uvicorn.Server(config)
