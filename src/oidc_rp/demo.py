@@ -1,17 +1,22 @@
 """`oidc-rp demo`: a development OP, a small protected API and the app, on loopback.
 
 The OP is the PyPI package ``oidc-provider-mock`` (a real OpenID Provider whose login
-form accepts any user name). The API answers ``GET /hello`` only with a bearer token
-that the OP's userinfo endpoint accepts. Nothing here is special-cased in the app:
-features the demo OP lacks (revocation, introspection) are read from its discovery
-document and shown as unavailable.
+form accepts any user name), run in a child process (``python -m oidc_rp.demo``) so
+that its deprecated authlib calls cannot disturb the app. The API answers ``GET /hello``
+only with a bearer token that the OP's userinfo endpoint accepts. Nothing here is
+special-cased in the app: features the demo OP lacks (revocation, introspection) are read
+from its discovery document and shown as unavailable.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -41,13 +46,13 @@ class DemoServers:
     api_endpoint: str
 
 
-@contextlib.contextmanager
-def _demo_op(port: int) -> Iterator[str]:
-    with warnings.catch_warnings():
-        # oidc-provider-mock imports authlib.jose, which warns about its own deprecation.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import oidc_provider_mock
-        import werkzeug.serving
+def _op_main(port: int) -> None:
+    """Serve the demo OP in this process (a child of ``oidc-rp demo``); print its port."""
+    # oidc-provider-mock drives deprecated authlib APIs, which warn at import and on each
+    # token request; in a process of its own they cannot disturb the app (or a test run).
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import oidc_provider_mock
+    import werkzeug.serving
 
     app = oidc_provider_mock.app(require_nonce=True, issue_refresh_token=True)
     # init_app wraps the app in werkzeug's interactive debugger; a demo needs no console.
@@ -55,13 +60,30 @@ def _demo_op(port: int) -> Iterator[str]:
     app.debug = False
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = werkzeug.serving.make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="demo-op", daemon=True)
-    thread.start()
+    # Stop with the parent: its end closes our stdin.
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+    print(server.server_port, flush=True)
+    server.serve_forever()
+
+
+@contextlib.contextmanager
+def _demo_op(port: int) -> Iterator[str]:
+    command = [sys.executable, "-W", "ignore::DeprecationWarning", "-m", "oidc_rp.demo"]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no user input
+        [*command, "--op-port", str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        if not line.isdigit():
+            raise OSError(f"the demo OP did not start (exit code {process.poll()})")
+        yield f"http://127.0.0.1:{line}"
     finally:
-        server.shutdown()
-        thread.join(2)
+        process.terminate()
+        process.communicate(timeout=5)
 
 
 def create_demo_api(issuer: str) -> Starlette:
@@ -143,3 +165,9 @@ def demo_settings(servers: DemoServers, *, port: int, https: bool) -> dict[str, 
         "session_store": "memory",
         "debug": True,
     }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m oidc_rp.demo")
+    parser.add_argument("--op-port", type=int, default=0)
+    _op_main(parser.parse_args().op_port)
