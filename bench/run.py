@@ -110,7 +110,7 @@ def print_web(r: WebLoginResult, library: LoginResult) -> None:
     ]
     for label, ms, note in rows:
         print(f"{label:<42}{ms:>8.2f} ms  {note}")
-    print(f"{'login / (3 x healthz)':<42}{r.ratio:>8.2f} x")
+    print(f"{'login / 3 healthz (median per-login ratio)':<42}{r.ratio:>8.2f} x")
     print(f"{'web login / library login (section 2)':<42}{r.warm_ms / library.warm_ms:>8.2f} x")
     print(f"{'web layer adds (sessions, pages)':<42}{r.warm_ms - library.warm_ms:>8.2f} ms")
 
