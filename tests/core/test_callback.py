@@ -292,3 +292,26 @@ def test_error_responses_after_state_and_iss(
     assert caught.value.error_description == description
     assert caught.value.error_uri == uri
     assert caught.value.endpoint == "authorization"
+
+
+def test_iss_may_be_omitted_when_the_response_carries_an_id_token() -> None:
+    """The front-channel ID token's own iss claim is checked instead (hybrid flows)."""
+    hybrid = dataclasses.replace(PENDING, response_type="code id_token")
+    params = {"state": PENDING.state, "code": "c", "id_token": "h.p.s"}
+    response = parse_authorization_response(
+        params, hybrid, issuer=ISSUER, iss_parameter_supported=True
+    )
+    assert response.iss is None and response.id_token == "h.p.s"
+    # Without the ID token the parameter stays required.
+    with pytest.raises(AuthorizationResponseError, match="iss: missing"):
+        parse_authorization_response(
+            {"state": PENDING.state, "code": "c"},
+            hybrid,
+            issuer=ISSUER,
+            iss_parameter_supported=True,
+        )
+    # A present iss is still compared.
+    with pytest.raises(AuthorizationResponseError, match="iss"):
+        parse_authorization_response(
+            {**params, "iss": ISSUER + "1"}, hybrid, issuer=ISSUER, iss_parameter_supported=True
+        )

@@ -58,7 +58,11 @@ def parse_authorization_response(
         raise AuthorizationResponseError(
             "authorization_response.state: does not match the pending login"
         )
-    iss = _check_iss(params.get("iss"), issuer, iss_parameter_supported)
+    # An ID token in the response carries its own iss claim, checked before the code is
+    # redeemed: OPs (node-oidc-provider among them) omit the parameter then (RFC 9207 §2.4
+    # leaves OpenID Connect responses with an ID token to the ID token's iss).
+    front_id_token = "id_token" in pending.response_type.split() and bool(params.get("id_token"))
+    iss = _check_iss(params.get("iss"), issuer, iss_parameter_supported and not front_id_token)
     if "error" in params:
         _raise_error_response(params)
     response_types = pending.response_type.split()
