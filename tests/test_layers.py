@@ -75,10 +75,6 @@ def core_import_violations(path: Path) -> list[str]:
             continue
         if allowed_stdlib or _is(name, CORE_THIRD_PARTY) or _is(name, CORE_OWN):
             continue
-        if top in sys.stdlib_module_names and _is(
-            name.rpartition(".")[0], ("typing", "collections", "dataclasses")
-        ):
-            continue
         out.append(f"{path.relative_to(SRC)}:{line}: core must not import {name}")
     return out
 
