@@ -455,3 +455,38 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = _load(tmp_path)
     with pytest.raises(ValueError, match="frozen"):
         settings.port = 1
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_example_file_has_every_key_and_loads() -> None:
+    path = ROOT / "settings.example.json"
+    assert set(json.loads(path.read_text())) == set(Settings.model_fields)
+    assert load_settings(path, {}).client_id == "my-client"
+
+
+def test_configuration_doc_documents_every_key() -> None:
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    rows = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
+    assert rows == set(Settings.model_fields)
+    for key in Settings.model_fields:
+        assert f"`OIDC_RP_{key.upper()}`" in doc
+
+
+@pytest.mark.parametrize("name", ["curity.json", "node-oidc-provider.json", "keycloak.json"])
+def test_documented_examples_load(tmp_path: Path, name: str) -> None:
+    """Each example loads once the files it names (secrets, CA, certificate) exist."""
+    values = json.loads((ROOT / "docs" / "examples" / name).read_text())
+    cert, key = ensure_self_signed_certificate(tmp_path / "generated")
+    for field, value in values.items():
+        target = tmp_path / str(value)
+        if field.endswith("_file") and field not in ("tls_key_file", "registration_file"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(cert.read_bytes() if "cert" in field or "ca" in field else b"x")
+        if field == "tls_key_file":
+            target.write_bytes(key.read_bytes())
+    path = _write(tmp_path, values)
+    settings = load_settings(path, {})
+    assert settings.issuer == values["issuer"]
+    assert f"examples/{name}" in (ROOT / "docs" / "configuration.md").read_text()
