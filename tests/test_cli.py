@@ -220,3 +220,26 @@ def test_serve_https_with_the_generated_certificate(serve: Any, tmp_path: Path) 
     assert code == 0, err
     assert "Traceback" not in err
     assert out == f"oidc-rp: open https://localhost:{port}/\n"
+
+
+def test_demo_serves_the_app_against_the_demo_op(tmp_path: Path) -> None:
+    port = _free_port()
+    (tmp_path / "settings.json").write_text('{"issuer": "https://ignored.example"}')
+    process = subprocess.Popen(
+        [PYTHON, "-m", "oidc_rp", "demo", "--http", "--port", str(port)],
+        cwd=tmp_path,
+        env=_clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for(f"http://127.0.0.1:{port}/healthz", False, process).status_code == 200
+        page = httpx2.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert page.status_code == 200
+        assert "ignored.example" not in page.text  # ./settings.json is not the demo's config
+    finally:
+        code, out, err = _stop(process, signal.SIGINT)
+    assert code == 0, err
+    assert out.startswith("oidc-rp demo: OP at http://127.0.0.1:")
+    assert f"\noidc-rp: open http://localhost:{port}/\n" in out
