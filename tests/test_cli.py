@@ -243,3 +243,35 @@ def test_demo_serves_the_app_against_the_demo_op(tmp_path: Path) -> None:
     assert code == 0, err
     assert out.startswith("oidc-rp demo: OP at http://127.0.0.1:")
     assert f"\noidc-rp: open http://localhost:{port}/\n" in out
+
+
+# The same paths in-process (measured by coverage; the subprocess tests above are not).
+def test_main_check_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from oidc_rp.cli import main
+
+    path = _settings(tmp_path, port=8443)
+    assert main(["check", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("issuer: https://op.example\nclient_id: rp\n")
+    assert SECRET not in out + err
+
+
+def test_main_bad_settings_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from oidc_rp.cli import main
+
+    path = _settings(tmp_path, port=0)
+    assert main(["serve", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        f"oidc-rp: {path}: port: Input should be greater than or equal to 1\n",
+    )
+
+
+def test_main_version_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    from oidc_rp.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"oidc-rp {__version__}\n"
