@@ -99,6 +99,4 @@ def public_jwks(*keys: AsymmetricKey | None) -> dict[str, Any]:
         seen[str(public["kid"])] = public
     if not seen:
         return {"keys": []}
-    if not seen:
-        return {"keys": []}
     return dict(KeySet.import_key_set({"keys": list(seen.values())}).as_dict(private=False))
