@@ -277,14 +277,18 @@ def app(
 # The browser -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
-    """Playwright's driver (sync API)."""
+    """Playwright's driver (sync API), per module.
+
+    While it runs, the sync API keeps its own asyncio loop registered as running in this
+    thread, so it must stop before any async test (pytest-asyncio) runs: module scope.
+    """
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's headless Chromium; missing Chromium fails the tests (never skips)."""
     if not CHROMIUM.is_file():

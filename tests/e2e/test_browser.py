@@ -92,9 +92,14 @@ def decoded(page: Page, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def press(page: Page, label: str, app: str) -> str:
-    """Press the action button ``label``; return the result panel's title (after the 303)."""
+    """Press the action button ``label``; return the result panel's title (after the 303).
+
+    The old document is marked first, so that what is read afterwards is the new page.
+    """
+    page.evaluate("document.documentElement.dataset.stale = 'yes'")
     page.get_by_role("button", name=label, exact=True).click()
     page.wait_for_url(f"{app}/")
+    expect(page.locator("html[data-stale]")).to_have_count(0)
     result = page.locator("#result")
     expect(result).to_be_visible()
     return result.locator("h2").inner_text()
