@@ -296,3 +296,17 @@ def test_pending_login_is_json_safe() -> None:
         created_at=1,
     )
     assert PendingLogin.from_dict(json.loads(json.dumps(pending.to_dict()))) == pending
+
+
+async def test_audience_setting_is_sent_as_an_authorization_parameter(
+    op: NodeOP, tmp_path: Path
+) -> None:
+    party = RelyingParty(_settings(op, tmp_path, audience="https://api.example"))
+    try:
+        url, _ = await party.start_login(AuthorizationOptions(scope="openid"))
+        assert parse_qs(urlsplit(url).query)["audience"] == ["https://api.example"]
+        explicit = AuthorizationOptions(scope="openid", extra={"audience": "urn:other"})
+        url, _ = await party.start_login(explicit)
+        assert parse_qs(urlsplit(url).query)["audience"] == ["urn:other"]
+    finally:
+        await party.aclose()

@@ -175,15 +175,15 @@ def test_tls_and_ca_paths_relative_to_settings_file(tmp_path: Path) -> None:
     assert settings.ca_file == str(cert)
 
 
-def test_endpoints_by_hand_without_issuer(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path,
-        {
-            "authorization_endpoint": "https://op.example/a",
-            "token_endpoint": "https://op.example/t",
-        },
-    )
-    assert load_settings(path, {}).issuer is None
+def test_endpoints_by_hand_still_need_the_issuer(tmp_path: Path) -> None:
+    endpoints = {
+        "authorization_endpoint": "https://op.example/a",
+        "token_endpoint": "https://op.example/t",
+    }
+    with pytest.raises(ConfigurationError, match="issuer: required"):
+        load_settings(_write(tmp_path, endpoints), {})
+    by_hand = load_settings(_write(tmp_path, {**endpoints, "issuer": "https://op.example"}), {})
+    assert by_hand.authorization_endpoint == "https://op.example/a"
 
 
 def test_missing_default_file_is_an_empty_config(
@@ -192,7 +192,7 @@ def test_missing_default_file_is_an_empty_config(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigurationError) as info:
         load_settings(None, {})
-    assert info.value.message.startswith("settings.json: issuer: set issuer")
+    assert info.value.message.startswith("settings.json: issuer: required")
     assert (
         load_settings(None, {"OIDC_RP_ISSUER": "https://op.example"}).issuer == "https://op.example"
     )
@@ -242,11 +242,16 @@ BAD: list[tuple[dict[str, Any], dict[str, str], str]] = [
         "redirect_uri: must not contain a fragment",
     ),
     ({"redirect_uri": "/callback"}, {}, "redirect_uri: must be an absolute https URL"),
-    ({"issuer": None}, {}, "issuer: set issuer (or authorization_endpoint and token_endpoint)"),
     (
-        {"issuer": None, "authorization_endpoint": "https://op.example/a"},
+        {"issuer": None},
         {},
-        "issuer: set issuer (or authorization_endpoint and token_endpoint)",
+        "issuer: required (every ID token's iss is compared to it); "
+        "set endpoints by hand as well to skip discovery",
+    ),
+    (
+        {"authorization_endpoint": "https://op.example/a"},
+        {},
+        "token_endpoint: required when endpoints are set by hand",
     ),
     (
         {"issuer": None, "discovery_url": "https://op.example/d"},

@@ -361,6 +361,8 @@ class RelyingParty:
         meta = await self.metadata(trace=trace)
         client_id = self._require_client_id()
         endpoint = self._require(meta.authorization_endpoint, "authorization_endpoint")
+        if self.settings.audience and "audience" not in options.extra:
+            options = replace(options, extra={**options.extra, "audience": self.settings.audience})
         pending = self._new_pending(options, meta, client_id)
         params = authorize.build_authorization_parameters(
             client_id=client_id,

@@ -18,11 +18,11 @@ never contain a token, a secret or a key.
     │   ├── UserInfoError             invalid_userinfo       userinfo rule (OIDC Core 5.3.4)
     │   ├── RegistrationError         invalid_registration   RFC 7591 response
     │   └── LogoutTokenError          invalid_logout_token   Back-Channel Logout 1.0 §2.6
-    ├── OPErrorResponse               op_error               the OP said no (RFC 6749 §4.1.2.1, §5.2)
+    ├── OPErrorResponse               op_error               the OP said no (RFC 6749 §5.2)
     │   ├── AuthorizationErrorResponse authorization_error   error at the redirect_uri
     │   └── TokenErrorResponse        token_error            error from a back-channel endpoint
     ├── OPUnreachableError            op_unreachable         network failure or timeout
-    ├── LoginStateError               invalid_state          no such pending login, replay, other browser
+    ├── LoginStateError               invalid_state          no pending login, replay
     └── NotSupportedError             not_supported          the OP does not offer this feature
 
 ``ProtocolError`` and ``OPUnreachableError`` map to HTTP 502 in the web app,

@@ -180,8 +180,15 @@ class Settings(BaseModel):
     def _check_op(self) -> None:
         if self.issuer is None and self.discovery_url is not None:
             raise ValueError("discovery_url: set issuer too (Discovery §4.3 compares it)")
-        if self.issuer is None and not (self.authorization_endpoint and self.token_endpoint):
-            raise ValueError("issuer: set issuer (or authorization_endpoint and token_endpoint)")
+        if self.issuer is None:
+            # OIDC Core §3.1.3.7 step 2: the iss of every ID token MUST exactly match the
+            # issuer; without one no login could succeed. Endpoints set by hand skip discovery.
+            raise ValueError(
+                "issuer: required (every ID token's iss is compared to it); set endpoints "
+                "by hand as well to skip discovery"
+            )
+        if self.authorization_endpoint and not self.token_endpoint:
+            raise ValueError("token_endpoint: required when endpoints are set by hand")
         if not self.verify_ssl_server and self.ca_file is not None:
             raise ValueError("verify_ssl_server: false contradicts ca_file; remove one of them")
 
