@@ -21,6 +21,7 @@ from oidc_rp.core.transaction import PendingLogin
 from oidc_rp.errors import (
     AuthorizationErrorResponse,
     AuthorizationResponseError,
+    IDTokenError,
     NotSupportedError,
     TokenErrorResponse,
 )
@@ -62,6 +63,14 @@ CLIENTS = [
     _client("public", "none"),
     _client("signed-req", jwks=_public(RSA_KEY), request_object_signing_alg="RS256"),
     _client("signed-ui", userinfo_signed_response_alg="RS256"),
+    _client(
+        "hybrid",
+        response_types=["code id_token", "code"],
+        grant_types=["authorization_code", "implicit", "refresh_token"],
+        # node-oidc-provider wants https URIs for implicit-capable web clients; loopback
+        # http is fine for native ones.
+        application_type="native",
+    ),
 ]
 
 
@@ -308,5 +317,25 @@ async def test_audience_setting_is_sent_as_an_authorization_parameter(
         explicit = AuthorizationOptions(scope="openid", extra={"audience": "urn:other"})
         url, _ = await party.start_login(explicit)
         assert parse_qs(urlsplit(url).query)["audience"] == ["urn:other"]
+    finally:
+        await party.aclose()
+
+
+async def test_hybrid_code_id_token_flow_checks_c_hash_before_redeeming(
+    op: NodeOP, tmp_path: Path
+) -> None:
+    party = RelyingParty(_settings(op, tmp_path, client_id="hybrid"))
+    try:
+        options = AuthorizationOptions(scope="openid", response_type="code id_token")
+        url, pending = await party.start_login(options)
+        result = await login_via_dev_interactions(url)
+        params = _params(result.url)
+        assert "id_token" in params and "code" in params  # delivered in the fragment
+        # Another code than the one the ID token's c_hash covers: refused before redemption.
+        with pytest.raises(IDTokenError, match="c_hash"):
+            await party.finish_login(pending, {**params, "code": params["code"] + "x"})
+        # So the real code is still unused and the login completes.
+        login = await party.finish_login(pending, params)
+        assert login.sub == "alice"
     finally:
         await party.aclose()
