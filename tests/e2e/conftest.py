@@ -145,7 +145,7 @@ def rp_client_metadata(app_url: str) -> dict[str, Any]:
         "redirect_uris": [f"{app_url}/callback"],
         "post_logout_redirect_uris": [f"{app_url}/logged-out"],
         "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
+        "response_types": ["code", "code id_token"],
         "token_endpoint_auth_method": "client_secret_basic",
         # RFC 9101: request objects signed with the app's request_object_key.
         "jwks": {"keys": [REQUEST_OBJECT_KEY.as_dict(private=False)]},

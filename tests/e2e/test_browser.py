@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from joserfc import jws
-from playwright.sync_api import Page, Request, Response, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Response, expect
 
 from e2e.conftest import CLIENT_ID, REQUEST_OBJECT_KEY, TestApi
 from support.node_op import NodeOP
@@ -125,7 +125,24 @@ def authorization_requests(page: Page, op_metadata: dict[str, Any]) -> Authoriza
 # Sign in, see tokens ---------------------------------------------------------------------
 
 
+def app_console_errors(page: Page, app: str) -> list[str]:
+    """Collects the console errors of the app's pages (e.g. a CSP violation) as they come.
+
+    Chromium's own request for /favicon.ico (the app has none: a 404) is not counted.
+    """
+    errors: list[str] = []
+
+    def record(message: ConsoleMessage) -> None:
+        url = message.location.get("url", "")
+        if message.type == "error" and url.startswith(app) and url != f"{app}/favicon.ico":
+            errors.append(f"{url}: {message.text}")
+
+    page.on("console", record)
+    return errors
+
+
 def test_sign_in_shows_decoded_tokens_and_claims(page: Page, app: str, op: NodeOP) -> None:
+    console_errors = app_console_errors(page, app)
     page.goto(f"{app}/")
     expect(page.locator("#client h1")).to_have_text("Sign in with OpenID Connect")
     expect(page.locator("header .issuer")).to_contain_text(op.issuer)
@@ -149,6 +166,7 @@ def test_sign_in_shows_decoded_tokens_and_claims(page: Page, app: str, op: NodeO
     expect(page.locator("#claims")).to_contain_text("alice@example.com")  # UserInfo
     assert raw_token(page, "Access token") and raw_token(page, "Refresh token")
     screenshot(page, "logged-in.png")
+    assert console_errors == []
 
 
 # Actions and logout ----------------------------------------------------------------------
@@ -326,6 +344,40 @@ def test_pushed_authorization_request(
     page.wait_for_url(f"{app}/")
     _, payload = decoded(page, "ID token")
     assert payload["sub"] == "alice" and isinstance(payload["auth_time"], int)
+
+
+def test_hybrid_flow_fragment_is_relayed_by_callback_js(
+    page: Page, app: str, authorization_requests: AuthorizationRequests
+) -> None:
+    # OIDC Core §3.3: the response comes in the fragment, which only the browser sees;
+    # /callback-js's nonce'd script (allowed by the app's CSP) posts it to /callback.
+    console_errors = app_console_errors(page, app)
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.method) if r.url == f"{app}/callback" else None)
+    sign_in(page, app, responseType="code id_token")
+    assert authorization_requests.last["response_type"] == "code id_token"
+    assert "POST" in posted
+    assert console_errors == []
+    _, payload = decoded(page, "ID token")
+    assert payload["sub"] == "alice"
+
+
+def test_two_logins_in_two_tabs(context: BrowserContext, app: str) -> None:
+    first, second = context.new_page(), context.new_page()
+    first.goto(f"{app}/start-login")
+    second.goto(f"{app}/start-login?ui_locales=en")
+    expect(first.locator('input[name="login"]')).to_be_visible()
+    op_login(second)
+    op_consent(second)
+    second.wait_for_url(f"{app}/")
+    expect(second.locator("#user h1")).to_have_text("Signed in as alice")
+    # The first tab's pending login is still there, bound to the same browser.
+    op_login(first, "bob")
+    first.wait_for_url(lambda url: url == f"{app}/" or "/interaction/" in url)
+    if first.url != f"{app}/":
+        op_consent(first)
+        first.wait_for_url(f"{app}/")
+    expect(first.locator("#user h1")).to_have_text("Signed in as bob")
 
 
 # Errors ----------------------------------------------------------------------------------
