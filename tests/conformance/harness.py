@@ -17,8 +17,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,8 +53,27 @@ class Clock:
         self.offset += seconds
 
 
-@contextmanager
-def serve(app_factory: Any) -> Iterator[str]:
+@dataclass
+class Served:
+    """An ASGI app in uvicorn on a loopback port, in a thread."""
+
+    base_url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+    sock: socket.socket
+
+    def signal_exit(self) -> None:
+        """Ask uvicorn to stop (the app's lifespan then closes its RP and store)."""
+        self.server.should_exit = True
+
+    def join(self) -> None:
+        """Wait for the thread, close the socket."""
+        self.thread.join(timeout=START_TIMEOUT)
+        self.sock.close()
+        assert not self.thread.is_alive(), "uvicorn did not stop"
+
+
+def serve(app_factory: Callable[[str], Starlette]) -> Served:
     """Serve ``app_factory(base_url)`` with uvicorn on a free loopback port (lifespan on).
 
     As ``support.test_op.serve_app``, with TCP_NODELAY against 40 ms keep-alive stalls; the
@@ -66,7 +84,7 @@ def serve(app_factory: Any) -> Iterator[str]:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app: Starlette = app_factory(base_url)
+    app = app_factory(base_url)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -77,12 +95,7 @@ def serve(app_factory: Any) -> Iterator[str]:
             sock.close()
             raise RuntimeError("the app did not start")
         time.sleep(0.005)
-    try:
-        yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_TIMEOUT)
-        sock.close()
+    return Served(base_url, server, thread, sock)
 
 
 def client_metadata(base_url: str, settings: dict[str, Any]) -> dict[str, Any]:
@@ -225,12 +238,16 @@ class Apps:
     def __init__(self, op: TestOP, data_root: Path) -> None:
         self.op = op
         self.data_root = data_root
-        self._stack = ExitStack()
+        self._served: list[Served] = []
         self._running: dict[str, RunningApp] = {}
 
     def close(self) -> None:
-        """Stop every app started here."""
-        self._stack.close()
+        """Stop every app started here (all at once: each takes a moment to shut down)."""
+        for served in self._served:
+            served.signal_exit()
+        for served in self._served:
+            served.join()
+        self._served.clear()
         self._running.clear()
 
     def get(self, test_id: str, *, dynamic: bool = False, **overrides: Any) -> RunningApp:
@@ -265,5 +282,5 @@ class Apps:
             built.append(RunningApp(test_id, base_url, self.op, clock, settings))
             return create_app(settings, clock=clock)
 
-        self._stack.enter_context(serve(factory))
+        self._served.append(serve(factory))
         return built[0]

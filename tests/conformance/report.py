@@ -43,10 +43,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _code(ids: str) -> str:
-    if not ids or ids == "—":
-        return "—"
-    return ", ".join(f"`{part.strip()}`" for part in ids.split(","))
+def _code(ids: tuple[str, ...]) -> str:
+    return ", ".join(f"`{part}`" for part in ids) if ids else "—"
 
 
 def row_result(row: Row, outcomes: Sequence[Outcome]) -> tuple[str, str]:
@@ -60,7 +58,7 @@ def row_result(row: Row, outcomes: Sequence[Outcome]) -> tuple[str, str]:
             return f"not supported: {row.reason}", "; ".join(notes)
         return "not run", "; ".join(notes)
     results = [outcome.result for outcome in mine]
-    variants = [outcome.variant for outcome in mine if outcome.variant]
+    variants = [_short(outcome.variant, row) for outcome in mine if outcome.variant]
     if variants:
         notes.insert(0, "played: " + ", ".join(_dedupe(variants)))
     notes.extend(_dedupe(note for outcome in mine for note in outcome.notes))
@@ -70,6 +68,14 @@ def row_result(row: Row, outcomes: Sequence[Outcome]) -> tuple[str, str]:
     if any(result is None or result == "skipped" for result in results):
         return "not run", "; ".join(notes)
     return "pass", "; ".join(notes)
+
+
+def _short(variant: str, row: Row) -> str:
+    """A test's parameter id without the row's own test id in front."""
+    for test_id in row.new:
+        if variant.startswith(f"{test_id}-"):
+            return variant[len(test_id) + 1 :]
+    return variant
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:

@@ -30,9 +30,16 @@ def _header_of(jwt: str) -> dict[str, Any]:
 def _mode_params() -> list[Any]:
     params = []
     for response_type in CODE_RESPONSE_TYPES:
-        params.append(pytest.param(response_type, None, marks=pytest.mark.conformance("1")))
         params.append(
-            pytest.param(response_type, "form_post", marks=pytest.mark.conformance("1", "2"))
+            pytest.param(response_type, None, marks=pytest.mark.conformance("1"), id=response_type)
+        )
+        params.append(
+            pytest.param(
+                response_type,
+                "form_post",
+                marks=pytest.mark.conformance("1", "2"),
+                id=f"{response_type} (form_post)",
+            )
         )
     return params
 
@@ -91,10 +98,27 @@ def test_scope_userinfo_claims(apps: Apps, browser: Browser) -> None:
 
 
 AUTH_CASES = [
-    pytest.param("client-secret-basic", "client_secret_basic", marks=pytest.mark.conformance("7")),
-    pytest.param("client-test", "client_secret_post", marks=pytest.mark.conformance("8")),
-    pytest.param("client-test", "client_secret_jwt", marks=pytest.mark.conformance("9")),
-    pytest.param("client-test", "private_key_jwt", marks=pytest.mark.conformance("10")),
+    pytest.param(
+        "client-secret-basic",
+        "client_secret_basic",
+        marks=pytest.mark.conformance("7"),
+        id="client_secret_basic",
+    ),
+    pytest.param(
+        "client-test",
+        "client_secret_post",
+        marks=pytest.mark.conformance("8"),
+        id="client_secret_post",
+    ),
+    pytest.param(
+        "client-test",
+        "client_secret_jwt",
+        marks=pytest.mark.conformance("9"),
+        id="client_secret_jwt",
+    ),
+    pytest.param(
+        "client-test", "private_key_jwt", marks=pytest.mark.conformance("10"), id="private_key_jwt"
+    ),
 ]
 
 
