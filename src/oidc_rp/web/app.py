@@ -107,7 +107,7 @@ def _open_store(settings: Settings, clock: Callable[[], float]) -> SessionStore:
     return open_store(url, encryption_key=_encryption_key(settings), clock=clock)
 
 
-def _templates() -> Jinja2Templates:
+def _templates(settings: Settings) -> Jinja2Templates:
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         # Every OP-provided string is escaped: autoescaping on for all templates.
@@ -115,6 +115,8 @@ def _templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Every page's header names the OP, error pages included.
+    environment.globals["issuer"] = settings.issuer
     return Jinja2Templates(env=environment)
 
 
@@ -140,7 +142,7 @@ def create_app(
         absolute_timeout=settings.session_absolute_timeout,
         clock=clock,
     )
-    state = WebState(settings, the_rp, the_store, sessions, _templates(), clock)
+    state = WebState(settings, the_rp, the_store, sessions, _templates(settings), clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
