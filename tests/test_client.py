@@ -27,6 +27,7 @@ from oidc_rp.errors import (
 )
 from oidc_rp.settings import Settings
 from support.node_op import NodeOP, login_via_dev_interactions, start_node_op
+from support.test_op import TestOP, run_test_op
 
 pytestmark = pytest.mark.integration
 
@@ -339,3 +340,91 @@ async def test_hybrid_code_id_token_flow_checks_c_hash_before_redeeming(
         assert login.sub == "alice"
     finally:
         await party.aclose()
+
+
+# Dynamic registration protected by an initial access token (RFC 7591 §3), obtained with the
+# client credentials grant from dcr_client_id/dcr_client_secret as the original sample did
+# (Curity's way). node-oidc-provider has no such mode, so our own test OP plays the OP.
+
+DCR_SECRET = "dcr-client-secret-0123456789abcdef0123456789"
+
+
+@pytest.fixture(scope="module")
+def test_op() -> Iterator[TestOP]:
+    with run_test_op() as running:
+        yield running
+
+
+async def test_registration_with_initial_access_token_and_template_client(
+    test_op: TestOP, tmp_path: Path
+) -> None:
+    test_id = "dynamic-registration"
+    test_op.reset(test_id)
+    test_op.register_client(
+        test_id,
+        {
+            "client_id": "dcr-client",
+            "client_secret": DCR_SECRET,
+            "redirect_uris": ["http://127.0.0.1:9/unused"],
+            "grant_types": ["client_credentials"],
+        },
+    )
+    settings = Settings.model_validate(
+        {
+            "issuer": test_op.issuer(test_id),
+            "redirect_uri": REDIRECT_URI,
+            "dcr_client_id": "dcr-client",
+            "dcr_client_secret": DCR_SECRET,
+            "template_client": "template-one",
+            "data_dir": str(tmp_path / "data"),
+        }
+    )
+    party = RelyingParty(settings)
+    try:
+        registration = await party.register()
+    finally:
+        await party.aclose()
+    calls = test_op.calls(test_id)
+    token_call = next(c for c in calls if c.endpoint == "token")
+    assert token_call.form["grant_type"] == "client_credentials"
+    assert token_call.form["scope"] == "dcr"
+    assert token_call.headers["authorization"].startswith("Basic ")
+    register_call = next(c for c in calls if c.endpoint == "registration")
+    assert register_call.headers["authorization"].startswith("Bearer ")
+    assert register_call.json["software_id"] == "template-one"
+    assert register_call.json["redirect_uris"] == [REDIRECT_URI]
+    assert registration.client_id != "dcr-client" and registration.client_secret
+
+
+async def test_registration_refused_without_a_valid_initial_access_token(
+    test_op: TestOP, tmp_path: Path
+) -> None:
+    test_id = "dynamic-registration"
+    test_op.reset(test_id)
+    test_op.register_client(
+        test_id,
+        {
+            "client_id": "dcr-client",
+            "client_secret": DCR_SECRET,
+            "redirect_uris": ["http://127.0.0.1:9/unused"],
+            "grant_types": ["client_credentials"],
+        },
+    )
+    settings = Settings.model_validate(
+        {
+            "issuer": test_op.issuer(test_id),
+            "redirect_uri": REDIRECT_URI,
+            "dcr_client_id": "dcr-client",
+            "dcr_client_secret": "wrong-secret-0123456789abcdef0123456789",
+            "data_dir": str(tmp_path / "data"),
+        }
+    )
+    party = RelyingParty(settings)
+    try:
+        with pytest.raises(TokenErrorResponse) as caught:
+            await party.register()
+    finally:
+        await party.aclose()
+    assert caught.value.error == "invalid_client"
+    assert not (tmp_path / "data" / "registration.json").exists()
+    assert not any(c.endpoint == "registration" for c in test_op.calls(test_id))

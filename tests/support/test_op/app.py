@@ -93,7 +93,7 @@ async def _dispatch(ctx: Context, endpoint: str, request: Request, call: Call) -
     if endpoint == "userinfo":
         return await handle_userinfo(ctx, headers, query, form)
     if endpoint == "registration":
-        return handle_registration(ctx, body)
+        return handle_registration(ctx, headers, body)
     if endpoint == "end_session":
         return await handle_end_session(ctx, form if method == "POST" else query)
     if endpoint == "par":

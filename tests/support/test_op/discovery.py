@@ -104,8 +104,19 @@ def handle_jwks(ctx: Context) -> Response:
     return JSONResponse(jwks, media_type="application/jwk-set+json")
 
 
-def handle_registration(ctx: Context, body: Any) -> Response:
-    """RFC 7591 §3: register a client from a JSON body; 201 with its metadata."""
+def handle_registration(ctx: Context, headers: dict[str, str], body: Any) -> Response:
+    """RFC 7591 §3: register a client from a JSON body; 201 with its metadata.
+
+    RFC 7591 §3: an initial access token, when sent, must be valid: here an access token
+    of this test id issued by the client_credentials grant with the scope ``dcr`` (the way
+    Curity protects registration).
+    """
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme or token:
+        with ctx.registry.lock:
+            grant = ctx.state.access_tokens.get(token) if scheme.lower() == "bearer" else None
+        if grant is None or "dcr" not in grant.scope.split():
+            raise OPFailure("invalid_token", "the initial access token is not valid", 401)
     if not isinstance(body, dict):
         raise OPFailure("invalid_client_metadata", "the body must be a JSON object")
     client = register(ctx.state.case, body)

@@ -37,16 +37,19 @@ async def _client(ctx: Context, headers: dict[str, str], form: dict[str, str]) -
 
 
 async def handle_token(ctx: Context, headers: dict[str, str], form: dict[str, str]) -> Response:
-    """Answer a token request: authorization_code or refresh_token grant."""
+    """Answer a token request: authorization_code, refresh_token or client_credentials grant."""
     client = await _client(ctx, headers, form)
     grant_type = form.get("grant_type")
     if grant_type == "authorization_code":
         body = _code_grant(ctx, client, form)
     elif grant_type == "refresh_token":
         body = _refresh_grant(ctx, client, form)
+    elif grant_type == "client_credentials":
+        body = _client_credentials_grant(ctx, client, form)
     else:
         raise OPFailure(
-            "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"
+            "unsupported_grant_type",
+            "grant_type must be authorization_code, refresh_token or client_credentials",
         )
     body = apply_edits(body, edits_for(ctx.state.case, "token_response"), now=0)
     return JSONResponse(body, headers=NO_STORE)
@@ -80,6 +83,27 @@ def _check_code_verifier(grant: AuthorizationGrant, verifier: str | None) -> Non
     # RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) MUST equal code_challenge.
     if not hmac.compare_digest(computed, grant.code_challenge):
         raise OPFailure("invalid_grant", "code_verifier does not match code_challenge")
+
+
+def _client_credentials_grant(
+    ctx: Context, client: dict[str, Any], form: dict[str, str]
+) -> dict[str, Any]:
+    """RFC 6749 §4.4: an access token for the client itself (no refresh token, no ID token)."""
+    if "client_credentials" not in client.get("grant_types", []):
+        raise OPFailure("unauthorized_client", "client_credentials is not registered")
+    scope = form.get("scope", "")
+    access_token = secrets.token_urlsafe(24)
+    expires_at = int(time.time()) + ACCESS_TOKEN_LIFETIME
+    with ctx.registry.lock:
+        ctx.state.access_tokens[access_token] = TokenGrant(
+            client["client_id"], scope, "", 0, expires_at
+        )
+    return {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_LIFETIME,
+        "scope": scope,
+    }
 
 
 def _refresh_grant(ctx: Context, client: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
