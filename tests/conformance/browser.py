@@ -116,10 +116,22 @@ def _without_fragment(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(fragment="")), parts.fragment
 
 
-class Browser:
-    """One browser profile: a cookie jar shared by every host, and navigation."""
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
 
-    def __init__(self) -> None:
+
+class Browser:
+    """One browser profile: a cookie jar shared by every host, and navigation.
+
+    ``cross_site`` (default): hosts on other ports count as other sites, as the OP is in
+    production. A form a page POSTs to another origin then goes without the cookies, as a
+    browser does with SameSite=Lax cookies on a cross-site POST (RFC 6265bis §5.6.7.1); GET
+    navigations and redirects carry them.
+    """
+
+    def __init__(self, *, cross_site: bool = True) -> None:
+        self.cross_site = cross_site
         self.http = httpx2.Client(
             follow_redirects=False, timeout=10.0, headers={"accept": BROWSER_ACCEPT}
         )
@@ -147,8 +159,10 @@ class Browser:
         """Request ``url`` and go on as a browser would until a page that stays put."""
         hops: list[Hop] = []
         url, fragment = _without_fragment(url)
+        cookies = True
         for _ in range(MAX_HOPS):
-            response = self._send(method, url, data, headers)
+            response = self._send(method, url, data, headers, cookies=cookies)
+            cookies = True
             hops.append(Hop(method, url, response.status_code))
             location = response.headers.get("location")
             if response.is_redirect and location:
@@ -170,7 +184,10 @@ class Browser:
                     return Visit(response, url, hops)  # the page says: nothing to send
                 fields.extend(fragment_fields)
                 fragment = ""
-            url, method, data = urljoin(url, form.action), form.method.upper(), fields
+            target = urljoin(url, form.action)
+            method, data = form.method.upper(), fields
+            cookies = not (self.cross_site and method == "POST" and _origin(target) != _origin(url))
+            url = target
         raise AssertionError(f"more than {MAX_HOPS} hops; last {url}")
 
     def _send(
@@ -179,13 +196,18 @@ class Browser:
         url: str,
         data: dict[str, str] | list[tuple[str, str]] | None,
         headers: dict[str, str] | None,
+        *,
+        cookies: bool = True,
     ) -> httpx2.Response:
-        if data is None:
-            return self.http.request(method, url, headers=headers)
-        # A form with repeated names is a list of pairs: encode it as a browser does.
-        body = urlencode(list(data.items()) if isinstance(data, dict) else data)
-        form_headers = {"content-type": "application/x-www-form-urlencoded", **(headers or {})}
-        return self.http.request(method, url, content=body, headers=form_headers)
+        body = None
+        if data is not None:
+            # A form with repeated names is a list of pairs: encode it as a browser does.
+            body = urlencode(list(data.items()) if isinstance(data, dict) else data)
+            headers = {"content-type": "application/x-www-form-urlencoded", **(headers or {})}
+        request = self.http.build_request(method, url, content=body, headers=headers)
+        if not cookies:
+            request.headers.pop("cookie", None)
+        return self.http.send(request)
 
     @staticmethod
     def _auto_form(response: httpx2.Response) -> Form | None:

@@ -25,6 +25,7 @@ class Row:
     new: tuple[str, ...]  # new-suite ids (without oidcc-client-test-)
     old: tuple[str, ...]  # old-suite rp-* ids
     checks: str
+    cases: tuple[str, ...] = ()  # test OP case ids it is played as, when not in ``new``
     reason: str | None = None  # set: not supported, and why
     note: str = ""
 
@@ -36,6 +37,7 @@ def _row(section: str, data: dict[str, Any]) -> Row:
         new=tuple(data["new"]),
         old=tuple(data["old"]),
         checks=str(data["checks"]),
+        cases=tuple(data.get("cases", ())),
         reason=data.get("reason"),
         note=str(data.get("note", "")),
     )
@@ -49,6 +51,11 @@ def load_rows(path: Path = CATALOGUE) -> tuple[Row, ...]:
     if len(set(keys)) != len(keys):
         raise ValueError(f"{path}: duplicate row keys")
     return rows
+
+
+def case_ids(row: Row) -> frozenset[str]:
+    """The test OP case ids a row names: its new-suite ids and ``cases``."""
+    return frozenset(row.new) | frozenset(row.cases)
 
 
 ROWS = load_rows()

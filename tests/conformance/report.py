@@ -53,12 +53,14 @@ def row_result(row: Row, outcomes: Sequence[Outcome]) -> tuple[str, str]:
     notes: list[str] = []
     if row.note:
         notes.append(row.note)
+    if row.cases and row.key.startswith(("F", "G")):
+        notes.append("played as test OP case " + _code(row.cases))
     if not mine:
         if row.reason:
             return f"not supported: {row.reason}", "; ".join(notes)
         return "not run", "; ".join(notes)
     results = [outcome.result for outcome in mine]
-    variants = [_short(outcome.variant, row) for outcome in mine if outcome.variant]
+    variants = [v for v in (_short(outcome.variant, row) for outcome in mine) if v]
     if variants:
         notes.insert(0, "played: " + ", ".join(_dedupe(variants)))
     notes.extend(_dedupe(note for outcome in mine for note in outcome.notes))
@@ -72,7 +74,9 @@ def row_result(row: Row, outcomes: Sequence[Outcome]) -> tuple[str, str]:
 
 def _short(variant: str, row: Row) -> str:
     """A test's parameter id without the row's own test id in front."""
-    for test_id in row.new:
+    for test_id in (*row.new, *row.cases):
+        if variant == test_id:
+            return ""
         if variant.startswith(f"{test_id}-"):
             return variant[len(test_id) + 1 :]
     return variant

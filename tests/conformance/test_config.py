@@ -139,11 +139,13 @@ def test_dynamic_registration(apps: Apps, browser: Browser) -> None:
             "request-uri-signed-none",
             {"request_object_signing_alg": "none"},
             marks=pytest.mark.conformance("43"),
+            id="request-uri-signed-none",
         ),
         pytest.param(
             "request-uri-signed-rs256",
             {"request_object_key": RP_KEY_JWK},
             marks=pytest.mark.conformance("44"),
+            id="request-uri-signed-rs256",
         ),
     ],
 )

@@ -119,8 +119,18 @@ def test_front_channel_hash_rejected(
 @pytest.mark.parametrize(
     ("test_id", "alg"),
     [
-        pytest.param("invalid-sig-hs256", "HS256", marks=pytest.mark.conformance("22")),
-        pytest.param("invalid-sig-es256", "ES256", marks=pytest.mark.conformance("23")),
+        pytest.param(
+            "invalid-sig-hs256",
+            "HS256",
+            marks=pytest.mark.conformance("22"),
+            id="invalid-sig-hs256-code",
+        ),
+        pytest.param(
+            "invalid-sig-es256",
+            "ES256",
+            marks=pytest.mark.conformance("23"),
+            id="invalid-sig-es256-code",
+        ),
     ],
 )
 def test_corrupted_signature_of_other_algs(
@@ -132,29 +142,70 @@ def test_corrupted_signature_of_other_algs(
 
 
 ACCEPTED = [
-    pytest.param("kid-absent-single-jwks", "RS256", "code", marks=pytest.mark.conformance("17")),
     pytest.param(
-        "kid-absent-single-jwks", "RS256", "code id_token", marks=pytest.mark.conformance("17")
+        "kid-absent-single-jwks",
+        "RS256",
+        "code",
+        marks=pytest.mark.conformance("17"),
+        id="kid-absent-single-jwks-code",
+    ),
+    pytest.param(
+        "kid-absent-single-jwks",
+        "RS256",
+        "code id_token",
+        marks=pytest.mark.conformance("17"),
+        id="kid-absent-single-jwks-code id_token",
     ),
     *(
-        pytest.param("idtoken-sig-rs256", "RS256", rt, marks=pytest.mark.conformance("19"))
+        pytest.param(
+            "idtoken-sig-rs256",
+            "RS256",
+            rt,
+            marks=pytest.mark.conformance("19"),
+            id=f"idtoken-sig-rs256-{rt}",
+        )
         for rt in CODE_RESPONSE_TYPES
     ),
-    pytest.param("sig-es256", "ES256", "code", marks=pytest.mark.conformance("24")),
-    pytest.param("sig-es256", "ES256", "code id_token", marks=pytest.mark.conformance("24")),
-    pytest.param("sig-hs256", "HS256", "code", marks=pytest.mark.conformance("25")),
-    pytest.param("sig-hs256", "HS256", "code id_token", marks=pytest.mark.conformance("25")),
     pytest.param(
-        "ignores-unparseable-key-in-jwks", "RS256", "code", marks=pytest.mark.conformance("32")
+        "sig-es256", "ES256", "code", marks=pytest.mark.conformance("24"), id="sig-es256-code"
     ),
     pytest.param(
-        "valid-aud-as-array", "RS256", "code", marks=pytest.mark.conformance("F21", "G13")
+        "sig-es256",
+        "ES256",
+        "code id_token",
+        marks=pytest.mark.conformance("24"),
+        id="sig-es256-code id_token",
+    ),
+    pytest.param(
+        "sig-hs256", "HS256", "code", marks=pytest.mark.conformance("25"), id="sig-hs256-code"
+    ),
+    pytest.param(
+        "sig-hs256",
+        "HS256",
+        "code id_token",
+        marks=pytest.mark.conformance("25"),
+        id="sig-hs256-code id_token",
+    ),
+    pytest.param(
+        "ignores-unparseable-key-in-jwks",
+        "RS256",
+        "code",
+        marks=pytest.mark.conformance("32"),
+        id="ignores-unparseable-key-in-jwks-code",
+    ),
+    pytest.param(
+        "valid-aud-as-array",
+        "RS256",
+        "code",
+        marks=pytest.mark.conformance("F21", "G13"),
+        id="valid-aud-as-array-code",
     ),
     pytest.param(
         "valid-aud-as-array",
         "RS256",
         "code id_token",
         marks=pytest.mark.conformance("F21", "G13"),
+        id="valid-aud-as-array-code id_token",
     ),
 ]
 

@@ -84,11 +84,12 @@ def _logged_out_outcome(page: str) -> str:
 @pytest.mark.parametrize(
     ("test_id", "outcome"),
     [
-        pytest.param("rp-init-logout", "confirmed", marks=pytest.mark.conformance("62")),
-        pytest.param(
-            "rp-init-logout-other-state", "unmatched", marks=pytest.mark.conformance("63")
-        ),
-        pytest.param("rp-init-logout-no-state", "unmatched", marks=pytest.mark.conformance("64")),
+        pytest.param(test_id, outcome, marks=pytest.mark.conformance(row), id=test_id)
+        for test_id, outcome, row in (
+            ("rp-init-logout", "confirmed", "62"),
+            ("rp-init-logout-other-state", "unmatched", "63"),
+            ("rp-init-logout-no-state", "unmatched", "64"),
+        )
     ],
 )
 def test_rp_initiated_logout(apps: Apps, browser: Browser, test_id: str, outcome: str) -> None:
