@@ -691,7 +691,7 @@ class RelyingParty:
         method = s.token_endpoint_auth_method or (
             "private_key_jwt" if key and not s.client_secret else "client_secret_basic"
         )
-        return registration.registration_metadata(
+        metadata = registration.registration_metadata(
             redirect_uris=[s.effective_redirect_uri],
             post_logout_redirect_uris=[s.effective_post_logout_redirect_uri],
             response_types=[" ".join(types)],
@@ -703,6 +703,10 @@ class RelyingParty:
             software_id=s.template_client,
             backchannel_logout_uri=f"{s.effective_base_url}/backchannel-logout",
         )
+        if s.effective_base_url.startswith("https://"):
+            # OIDC Registration §2: initiate_login_uri MUST use the https scheme.
+            metadata["initiate_login_uri"] = f"{s.effective_base_url}/initiate-login"
+        return metadata
 
     async def _initial_access_token(
         self, meta: ProviderMetadata, trace: TraceSink | None

@@ -302,3 +302,58 @@ async def test_request_uri_is_published_by_the_app(
         assert published.text.count(".") == 2
         unknown = await op_fetch.get(f"{main_app.url}/request-object/{'A' * 43}")
         assert unknown.status_code == 404
+
+
+# Initiating login from a third party (OIDC Core §4).
+
+
+async def test_third_party_initiated_login_starts_a_login_at_our_issuer(
+    main_app: ServedApp, op: NodeOP, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    query = urlencode(
+        {"iss": op.issuer, "login_hint": "bob", "target_link_uri": f"{main_app.url}/?from=3pi"}
+    )
+    start = await browser.get(f"{main_app.url}/initiate-login?{query}")
+    assert start.status_code == 302
+    sent = query_of(start.headers["location"])
+    assert sent["login_hint"] == "bob" and sent["client_id"] == CLIENT_ID
+    result = await login_via_dev_interactions(
+        start.headers["location"], username="bob", cookies_client=op_browser
+    )
+    done = await browser.get(result.url)
+    # The login lands on the target_link_uri (a page of this site).
+    assert (done.status_code, done.headers["location"]) == (303, "/?from=3pi")
+    assert (await session_json(browser, main_app.url))["sub"] == "bob"
+
+
+async def test_third_party_initiated_login_by_post(
+    main_app: ServedApp, op: NodeOP, browser: httpx2.AsyncClient
+) -> None:
+    start = await browser.post(f"{main_app.url}/initiate-login", data={"iss": op.issuer})
+    assert start.status_code == 302
+    assert start.headers["location"].startswith(op.issuer)
+
+
+@pytest.mark.parametrize(
+    ("params", "rule"),
+    [
+        ({}, "initiate_login.iss: missing"),
+        ({"iss": "https://evil.example"}, "initiate_login.iss"),
+        ({"target_link_uri": "https://evil.example/"}, "initiate_login.target_link_uri"),
+        ({"target_link_uri": "//evil.example/x"}, "initiate_login.target_link_uri"),
+    ],
+)
+async def test_third_party_initiated_login_refuses_foreign_issuers_and_targets(
+    main_app: ServedApp,
+    op: NodeOP,
+    browser: httpx2.AsyncClient,
+    params: dict[str, str],
+    rule: str,
+) -> None:
+    query = {"iss": op.issuer, **params} if params else {}
+    response = await browser.get(
+        f"{main_app.url}/initiate-login?{urlencode(query)}", headers={"accept": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error_description"].startswith(rule)
+    assert "location" not in response.headers

@@ -24,6 +24,7 @@ import hmac
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
@@ -142,9 +143,51 @@ def _is_fragment_mode(options: AuthorizationOptions) -> bool:
 
 async def start_login(request: Request) -> Response:
     """Build the authorization request and send the browser to the OP."""
+    return await _begin(request, _single(request.query_params.multi_items()))
+
+
+async def initiate_login(request: Request) -> Response:
+    """The initiate_login_uri: a third party asks us to log in at ``iss`` (OIDC Core §4).
+
+    ``iss`` must be our issuer exactly; ``login_hint`` is passed on; ``target_link_uri``
+    must stay on this site ("the RP MUST verify the value of the target_link_uri to
+    prevent being used as an open redirector to external sites").
+    """
     web = web_state(request)
-    options = parse_login_options(_single(request.query_params.multi_items()), web.settings)
+    if request.method == "POST":
+        async with request.form() as form:
+            params = _single(form.multi_items())
+    else:
+        params = _single(request.query_params.multi_items())
+    iss = params.get("iss")
+    if not iss:
+        raise BadRequest("initiate_login.iss: missing")
+    if iss != web.settings.issuer:
+        raise BadRequest(f"initiate_login.iss: {iss!r} is not the configured issuer")
+    target = _local_target(web, params.get("target_link_uri"))
+    login_params = {"login_hint": params["login_hint"]} if params.get("login_hint") else {}
+    return await _begin(request, login_params, target_link_uri=target)
+
+
+def _local_target(web: WebState, target: str | None) -> str | None:
+    """The path of a target_link_uri on this site, or BadRequest for any other site."""
+    if not target:
+        return None
+    base = urlsplit(web.base_url)
+    parts = urlsplit(target)
+    same_site = (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+    if not same_site or not parts.path.startswith("/") or parts.path.startswith("//"):
+        raise BadRequest("initiate_login.target_link_uri: not a page of this site")
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+async def _begin(
+    request: Request, params: dict[str, str], *, target_link_uri: str | None = None
+) -> Response:
+    web = web_state(request)
+    options = parse_login_options(params, web.settings)
     session = await web.sessions.load_or_create(request)
+    session.data["target_link_uri"] = target_link_uri
     trace, sink = web.tracer()
 
     async def publish(request_object: str) -> str:
@@ -201,7 +244,8 @@ async def _finish(request: Request, web: WebState, params: dict[str, str]) -> Re
     fresh = await web.sessions.rotate(session)
     fresh.add_trace(trace)
     fresh.data["user"] = _user_record(login, web.clock())
-    response = RedirectResponse("/", status_code=303)
+    target = session.data.get("target_link_uri")
+    response = RedirectResponse(target if isinstance(target, str) else "/", status_code=303)
     await web.sessions.save(fresh, response)
     return response
 
@@ -291,6 +335,7 @@ def routes() -> list[BaseRoute]:
     """The login routes."""
     return [
         Route("/start-login", start_login, methods=["GET"]),
+        Route("/initiate-login", initiate_login, methods=["GET", "POST"]),
         Route("/callback", callback_get, methods=["GET"]),
         Route("/callback", callback_post, methods=["POST"]),
         Route("/callback-js", callback_js, methods=["GET"]),
