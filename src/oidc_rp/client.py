@@ -703,6 +703,11 @@ class RelyingParty:
             software_id=s.template_client,
             backchannel_logout_uri=f"{s.effective_base_url}/backchannel-logout",
         )
+        # Front-Channel Logout 1.0 §2: iss and sid tell which session ends (the iframe is
+        # cross-site, so no session cookie comes with it).
+        metadata["frontchannel_logout_uri"] = f"{s.effective_base_url}/frontchannel-logout"
+        metadata["frontchannel_logout_session_required"] = True
+        metadata["backchannel_logout_session_required"] = True
         if s.effective_base_url.startswith("https://"):
             # OIDC Registration §2: initiate_login_uri MUST use the https scheme.
             metadata["initiate_login_uri"] = f"{s.effective_base_url}/initiate-login"

@@ -310,3 +310,69 @@ async def test_debug_trace_shows_redacted_exchanges(
     assert "[redacted]" in page
     for token in raw_tokens(page):
         assert page.count(token) == 1  # only in its own token panel, never in the trace
+
+
+# Front-Channel Logout 1.0: the OP loads /frontchannel-logout?iss=...&sid=... in an iframe.
+
+
+async def test_front_channel_logout_ends_the_sessions_of_that_sid(
+    main_app: ServedApp, op: NodeOP, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    await logged_in(main_app, browser, op_browser)
+    sid = (await session_json(browser, main_app.url))["claims"]["sid"]
+    async with httpx2.AsyncClient() as op_iframe:  # cross-site: no session cookie
+        query = {"iss": op.issuer, "sid": sid}
+        page = await op_iframe.get(f"{main_app.url}/frontchannel-logout", params=query)
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    # Only the OP may frame this page (the other pages may not be framed at all).
+    assert f"frame-ancestors {op.issuer}" in page.headers["content-security-policy"]
+    assert "x-frame-options" not in page.headers
+    assert 'data-ended="1"' in page.text
+    assert (await session_json(browser, main_app.url))["authenticated"] is False
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"iss": "https://evil.example", "sid": "SID"},
+        {"iss": "ISSUER"},
+        {"sid": "SID"},
+    ],
+)
+async def test_front_channel_logout_with_a_wrong_iss_or_sid_ends_nothing(
+    main_app: ServedApp,
+    op: NodeOP,
+    browser: httpx2.AsyncClient,
+    op_browser: httpx2.AsyncClient,
+    query: dict[str, str],
+) -> None:
+    await logged_in(main_app, browser, op_browser)
+    sid = (await session_json(browser, main_app.url))["claims"]["sid"]
+    values = {k: v.replace("SID", sid).replace("ISSUER", op.issuer) for k, v in query.items()}
+    async with httpx2.AsyncClient() as op_iframe:
+        page = await op_iframe.get(f"{main_app.url}/frontchannel-logout", params=values)
+    assert page.status_code == 400
+    assert (await session_json(browser, main_app.url))["authenticated"] is True
+    # Another sid (another OP session) ends nothing either.
+    async with httpx2.AsyncClient() as op_iframe:
+        other = {"iss": op.issuer, "sid": sid + "-other"}
+        page = await op_iframe.get(f"{main_app.url}/frontchannel-logout", params=other)
+    assert (page.status_code, 'data-ended="0"' in page.text) == (200, True)
+    assert (await session_json(browser, main_app.url))["authenticated"] is True
+
+
+async def test_front_channel_logout_without_parameters_uses_the_same_site_cookie(
+    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    await logged_in(main_app, browser, op_browser)
+    page = await browser.get(f"{main_app.url}/frontchannel-logout")
+    assert 'data-ended="1"' in page.text
+    assert (await session_json(browser, main_app.url))["authenticated"] is False
+
+
+async def test_other_pages_cannot_be_framed(main_app: ServedApp) -> None:
+    async with httpx2.AsyncClient() as client:
+        page = await client.get(f"{main_app.url}/")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -42,7 +43,11 @@ __all__ = ["SecurityHeaders", "create_app"]
 HERE = Path(__file__).resolve().parent
 
 
-def _content_security_policy(nonce: str) -> str:
+#: The one page the OP may frame: Front-Channel Logout 1.0 §2 loads it in an iframe.
+FRONTCHANNEL_LOGOUT_PATH = "/frontchannel-logout"
+
+
+def _content_security_policy(nonce: str, frame_ancestors: str) -> str:
     # No inline script runs except the one carrying this response's nonce (callback-js).
     return "; ".join(
         (
@@ -52,9 +57,14 @@ def _content_security_policy(nonce: str) -> str:
             "img-src 'self' data:",
             "connect-src 'self'",
             "base-uri 'none'",
-            "frame-ancestors 'none'",
+            f"frame-ancestors {frame_ancestors}",
         )
     )
+
+
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 class SecurityHeaders:
@@ -64,8 +74,9 @@ class SecurityHeaders:
     Cache-Control no-store on everything but /static (pages show tokens and CSRF tokens).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, op_origin: str | None = None) -> None:
         self.app = app
+        self.op_origin = op_origin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,15 +84,20 @@ class SecurityHeaders:
             return
         nonce = secrets.token_urlsafe(16)
         scope.setdefault("state", {})["csp_nonce"] = nonce
-        cacheable = str(scope.get("path", "")).startswith("/static/")
+        path = str(scope.get("path", ""))
+        cacheable = path.startswith("/static/")
+        # Only the OP may frame the front-channel logout page; nobody frames anything else.
+        framed_by_op = path == FRONTCHANNEL_LOGOUT_PATH and self.op_origin is not None
+        ancestors = self.op_origin if framed_by_op and self.op_origin else "'none'"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["content-security-policy"] = _content_security_policy(nonce)
+                headers["content-security-policy"] = _content_security_policy(nonce, ancestors)
                 headers["x-content-type-options"] = "nosniff"
                 headers["referrer-policy"] = "no-referrer"
-                headers["x-frame-options"] = "DENY"
+                if not framed_by_op:
+                    headers["x-frame-options"] = "DENY"
                 headers["cross-origin-opener-policy"] = "same-origin"
                 if not cacheable:
                     headers["cache-control"] = "no-store"
@@ -163,7 +179,7 @@ def create_app(
     app = Starlette(
         debug=False,
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders, op_origin=_origin(settings.issuer))],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )
