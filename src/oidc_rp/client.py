@@ -328,14 +328,20 @@ class RelyingParty:
             or (default_alg(key) if key else None),
         )
 
+    def _auth_parameters(
+        self, meta: ProviderMetadata, endpoint: str
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Client authentication for a back-channel call: (headers, form fields)."""
+        # RFC 7523 §3 / OIDC Core §9: the assertion's audience is the token endpoint.
+        audience = meta.token_endpoint or endpoint
+        return client_auth_parameters(
+            self._client_auth(meta), audience=audience, now=self._now(), jti=rnd.generate_jti()
+        )
+
     def _authenticated_form(
         self, meta: ProviderMetadata, endpoint: str, form: Mapping[str, str]
     ) -> HttpRequest:
-        # RFC 7523 §3 / OIDC Core §9: the assertion's audience is the token endpoint.
-        audience = meta.token_endpoint or endpoint
-        headers, auth_form = client_auth_parameters(
-            self._client_auth(meta), audience=audience, now=self._now(), jti=rnd.generate_jti()
-        )
+        headers, auth_form = self._auth_parameters(meta, endpoint)
         return token.build_token_request(endpoint, form, headers, auth_form)
 
     def _require(self, value: str | None, what: str) -> str:
@@ -655,8 +661,10 @@ class RelyingParty:
         """Revoke a token (RFC 7009)."""
         meta = await self.metadata(trace=trace)
         endpoint = self._require(meta.revocation_endpoint, "revocation_endpoint")
-        form = {"token": token_value, "token_type_hint": token_type_hint}
-        request = self._authenticated_form(meta, endpoint, form)
+        headers, auth_form = self._auth_parameters(meta, endpoint)
+        request = token.build_revocation_request(
+            endpoint, token_value, token_type_hint, headers, auth_form
+        )
         token.parse_revocation_response(await self._send(request, trace))
 
     async def introspect(
@@ -665,8 +673,10 @@ class RelyingParty:
         """Introspect a token (RFC 7662)."""
         meta = await self.metadata(trace=trace)
         endpoint = self._require(meta.introspection_endpoint, "introspection_endpoint")
-        form = {"token": token_value, "token_type_hint": token_type_hint}
-        request = self._authenticated_form(meta, endpoint, form)
+        headers, auth_form = self._auth_parameters(meta, endpoint)
+        request = token.build_introspection_request(
+            endpoint, token_value, token_type_hint, headers, auth_form
+        )
         return token.parse_introspection_response(await self._send(request, trace))
 
     # Registration ------------------------------------------------------------------
