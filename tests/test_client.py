@@ -7,21 +7,24 @@ login and consent pages (posted programmatically) -> finish_login -> the follow-
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+import httpx2
 import pytest
 from joserfc.jwk import ECKey, RSAKey
 
-from oidc_rp.client import Login, RelyingParty, TokenSet
+from oidc_rp.client import JWKS_REFETCH_INTERVAL, Login, RelyingParty, TokenSet
 from oidc_rp.core.authorize import AuthorizationOptions
 from oidc_rp.core.transaction import PendingLogin
 from oidc_rp.errors import (
     AuthorizationErrorResponse,
     AuthorizationResponseError,
     IDTokenError,
+    KeyNotFoundError,
     NotSupportedError,
     TokenErrorResponse,
 )
@@ -428,3 +431,49 @@ async def test_registration_refused_without_a_valid_initial_access_token(
     assert caught.value.error == "invalid_client"
     assert not (tmp_path / "data" / "registration.json").exists()
     assert not any(c.endpoint == "registration" for c in test_op.calls(test_id))
+
+
+async def _auto_login(party: RelyingParty) -> Login:
+    """The test OP approves at once: its 302 carries the authorization response."""
+    url, pending = await party.start_login(AuthorizationOptions(scope="openid"))
+    async with httpx2.AsyncClient() as browser:
+        answer = await browser.get(url)
+    assert answer.status_code in (302, 303), answer.text
+    return await party.finish_login(pending, _params(answer.headers["location"]))
+
+
+async def test_unknown_kid_refetch_is_rate_limited(test_op: TestOP, tmp_path: Path) -> None:
+    """OIDC Core §10.1.1 rotation: one refetch per interval, however many unknown kids."""
+    test_id = "signing-key-rotation"  # the OP replaces its keys at the second login
+    test_op.reset(test_id)
+    test_op.register_client(
+        test_id,
+        {"client_id": "rot", "client_secret": DCR_SECRET, "redirect_uris": [REDIRECT_URI]},
+    )
+    now = [time.time()]
+    settings = _settings_for(test_op.issuer(test_id), tmp_path, client_id="rot")
+    party = RelyingParty(settings, clock=lambda: now[0])
+    try:
+        await _auto_login(party)
+        # The keys changed, but the set was fetched a moment ago: no refetch yet.
+        with pytest.raises(KeyNotFoundError):
+            await _auto_login(party)
+        jwks_calls = [c for c in test_op.calls(test_id) if c.endpoint == "jwks"]
+        assert len(jwks_calls) == 1
+        now[0] += JWKS_REFETCH_INTERVAL
+        assert (await _auto_login(party)).sub
+        assert len([c for c in test_op.calls(test_id) if c.endpoint == "jwks"]) == 2
+    finally:
+        await party.aclose()
+
+
+def _settings_for(issuer: str, tmp_path: Path, **values: Any) -> Settings:
+    return Settings.model_validate(
+        {
+            "issuer": issuer,
+            "client_secret": DCR_SECRET,
+            "redirect_uri": REDIRECT_URI,
+            "data_dir": str(tmp_path / "data"),
+            **values,
+        }
+    )

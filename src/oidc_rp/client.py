@@ -236,7 +236,7 @@ class RelyingParty:
         s = self.settings
         if s.authorization_endpoint and not s.discovery_url:
             return self._manual_metadata()
-        assert s.issuer is not None  # the settings model requires one of the two
+        assert s.issuer is not None  # required by the settings model
         request = build_discovery_request(s.issuer)
         if s.discovery_url:
             request = HttpRequest("GET", s.discovery_url, request.headers)
@@ -256,13 +256,14 @@ class RelyingParty:
             "pushed_authorization_request_endpoint": s.pushed_authorization_request_endpoint,
         }
         try:
-            return ProviderMetadata.from_endpoints(s.issuer or "", **endpoints)
+            return ProviderMetadata.from_endpoints(str(s.issuer), **endpoints)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
 
-    async def _jwks(self, *, refetch: bool, trace: TraceSink | None) -> KeySet:
+    async def _jwks(self, *, newer_than: int | None, trace: TraceSink | None) -> KeySet:
+        """The cached JWK set; fetched when there is none, or none newer than ``newer_than``."""
         async with self._lock:
-            if self._keys is not None and not refetch:
+            if self._keys is not None and (newer_than is None or self._keys_at > newer_than):
                 return self._keys
             meta = self._metadata or await self._load_metadata(trace)
             if not meta.jwks_uri:
@@ -274,13 +275,19 @@ class RelyingParty:
 
     async def _with_keys(self, check: Callable[[KeySet], T], trace: TraceSink | None) -> T:
         """Run ``check`` with the OP's keys; on an unknown kid refetch once (rate-limited)."""
-        keys = await self._jwks(refetch=False, trace=trace)
+        keys = await self._jwks(newer_than=None, trace=trace)
+        seen = self._keys_at
         try:
             return check(keys)
         except KeyNotFoundError:
-            if not jwks.may_refetch(self._keys_at, self._now(), JWKS_REFETCH_INTERVAL):
+            # Concurrent failures share one refetch; a flood of made-up kids gets one per
+            # interval (OIDC Core §10.1.1 rotation without hammering the jwks_uri).
+            refreshed_meanwhile = self._keys_at > seen
+            if not refreshed_meanwhile and not jwks.may_refetch(
+                seen, self._now(), JWKS_REFETCH_INTERVAL
+            ):
                 raise
-        return check(await self._jwks(refetch=True, trace=trace))
+        return check(await self._jwks(newer_than=seen, trace=trace))
 
     async def features(self) -> dict[str, bool]:
         """Which optional features the OP (and our configuration) offer."""
