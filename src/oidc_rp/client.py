@@ -410,7 +410,7 @@ class RelyingParty:
             redirect_uri=self.settings.effective_redirect_uri,
             response_type=options.response_type,
             response_mode=options.response_mode,
-            scope=options.scope,
+            scope=authorize.normalize_scope(options.scope),
             max_age=options.max_age,
             acr_values=options.acr_values,
             essential_acr=tuple(options.essential_acr),
@@ -461,9 +461,11 @@ class RelyingParty:
         if self._request_object_key is not None:
             return self._request_object_key, wanted or default_alg(self._request_object_key)
         secret = self._client_secret()
-        if secret and (wanted or "HS256").startswith("HS"):
+        hmac_ok = wanted is None and (not supported or "HS256" in supported)
+        if secret and (hmac_ok or (wanted or "").startswith("HS")):
             return secret_key(secret), wanted or "HS256"
-        if wanted == "none" or (not wanted and "none" in supported):
+        # An unsigned request object only when asked for, or when it is all the OP takes.
+        if wanted == "none" or (wanted is None and "none" in supported):
             return None, "none"
         raise ConfigurationError(
             "request_object_key: needed to sign request objects (or a client_secret for HS256)"
