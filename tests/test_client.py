@@ -358,9 +358,8 @@ def test_op() -> Iterator[TestOP]:
         yield running
 
 
-async def test_registration_with_initial_access_token_and_template_client(
-    test_op: TestOP, tmp_path: Path
-) -> None:
+def _dcr_test_id(test_op: TestOP) -> str:
+    """A fresh dynamic-registration issuer with the DCR client of the sample's settings."""
     test_id = "dynamic-registration"
     test_op.reset(test_id)
     test_op.register_client(
@@ -372,15 +371,20 @@ async def test_registration_with_initial_access_token_and_template_client(
             "grant_types": ["client_credentials"],
         },
     )
-    settings = Settings.model_validate(
-        {
-            "issuer": test_op.issuer(test_id),
-            "redirect_uri": REDIRECT_URI,
-            "dcr_client_id": "dcr-client",
-            "dcr_client_secret": DCR_SECRET,
-            "template_client": "template-one",
-            "data_dir": str(tmp_path / "data"),
-        }
+    return test_id
+
+
+async def test_registration_with_initial_access_token_and_template_client(
+    test_op: TestOP, tmp_path: Path
+) -> None:
+    test_id = _dcr_test_id(test_op)
+    settings = _settings_for(
+        test_op.issuer(test_id),
+        tmp_path,
+        client_secret=None,
+        dcr_client_id="dcr-client",
+        dcr_client_secret=DCR_SECRET,
+        template_client="template-one",
     )
     party = RelyingParty(settings)
     try:
@@ -402,25 +406,13 @@ async def test_registration_with_initial_access_token_and_template_client(
 async def test_registration_refused_without_a_valid_initial_access_token(
     test_op: TestOP, tmp_path: Path
 ) -> None:
-    test_id = "dynamic-registration"
-    test_op.reset(test_id)
-    test_op.register_client(
-        test_id,
-        {
-            "client_id": "dcr-client",
-            "client_secret": DCR_SECRET,
-            "redirect_uris": ["http://127.0.0.1:9/unused"],
-            "grant_types": ["client_credentials"],
-        },
-    )
-    settings = Settings.model_validate(
-        {
-            "issuer": test_op.issuer(test_id),
-            "redirect_uri": REDIRECT_URI,
-            "dcr_client_id": "dcr-client",
-            "dcr_client_secret": "wrong-secret-0123456789abcdef0123456789",
-            "data_dir": str(tmp_path / "data"),
-        }
+    test_id = _dcr_test_id(test_op)
+    settings = _settings_for(
+        test_op.issuer(test_id),
+        tmp_path,
+        client_secret=None,
+        dcr_client_id="dcr-client",
+        dcr_client_secret="wrong-secret-0123456789abcdef0123456789",
     )
     party = RelyingParty(settings)
     try:
