@@ -6,15 +6,12 @@ import asyncio
 import contextlib
 import logging
 import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -25,6 +22,7 @@ from oidc_rp.core.messages import HttpRequest, form_request
 from oidc_rp.errors import OPUnreachableError, ProtocolError
 from oidc_rp.http import MAX_RESPONSE_BYTES, Exchange, OPHttpClient, redact_url
 from oidc_rp.tls import ensure_self_signed_certificate
+from support.loopback import start_server
 
 ACCESS = "AT-4f8c2a-access-token-value"
 REFRESH = "RT-91b7e0-refresh-token-value"
@@ -121,25 +119,16 @@ class Served:
 
 
 @contextlib.contextmanager
-def _serve(**tls: Any) -> Iterator[str]:
-    """Run the test app on a free loopback port in a thread; yield its base URL."""
-    config = uvicorn.Config(
-        _app(), host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=0, **tls
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "test server did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    scheme = "https" if tls else "http"
+def _serve(tls: tuple[Path, Path] | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run the test app on a free loopback port in a thread; yield its base URL (at ``host``).
+
+    No grace at exit: the slow and dripping responses a test gave up on are cut off.
+    """
+    served = start_server(_app(), tls=tls, host_for_url=host, graceful_timeout=0)
     try:
-        yield f"{scheme}://127.0.0.1:{port}"
+        yield served.base_url
     finally:
-        server.should_exit = True
-        thread.join(5)
+        served.stop()
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +140,8 @@ def base() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     cert, key = ensure_self_signed_certificate(tmp_path_factory.mktemp("tls"))
-    with _serve(ssl_certfile=str(cert), ssl_keyfile=str(key)) as url:
-        yield Served(url.replace("127.0.0.1", "localhost"), cert)
+    with _serve((cert, key), host="localhost") as url:  # localhost: the certificate's name
+        yield Served(url, cert)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """The conformance harness: the real web app served on loopback, configured for one test OP case.
 
 :class:`Apps` starts (and caches, one per test id and settings) an ``oidc_rp.web`` app in
-uvicorn, registered at the test OP statically (``TestOP.register_client``) or left to register
-itself through its own ``POST /register``. :class:`RunningApp` drives it with a
-:class:`~conformance.browser.Browser` and holds the assertions every case shares:
+uvicorn (``support.loopback``), registered at the test OP statically
+(``TestOP.register_client``) or left to register itself through its own ``POST /register``.
+:class:`RunningApp` drives it with a :class:`~conformance.browser.Browser` and holds the
+assertions every case shares:
 
 - accepted: the login lands on the home page and ``/api/session`` answers 200 with the sub;
 - rejected: the app answers the error page with the documented status (``ProtocolError`` 502,
@@ -14,25 +15,22 @@ itself through its own ``POST /register``. :class:`RunningApp` drives it with a
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import uvicorn
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 
 from conformance.browser import Browser, Visit, forms_of
 from oidc_rp.settings import Settings
 from oidc_rp.web import create_app
+from support.loopback import LoopbackServer, start_app
 from support.test_op import Call, TestOP
 
-START_TIMEOUT = 10.0
 #: Every response type with a code (the implicit ones are refused by design, RFC 9700 §2.1.2).
 CODE_RESPONSE_TYPES = ("code", "code id_token", "code token", "code id_token token")
 #: The RP's own signing key (private_key_jwt, signed request objects), published at /jwks.
@@ -51,51 +49,6 @@ class Clock:
     def advance(self, seconds: float) -> None:
         """Move the app's time forward."""
         self.offset += seconds
-
-
-@dataclass
-class Served:
-    """An ASGI app in uvicorn on a loopback port, in a thread."""
-
-    base_url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-    sock: socket.socket
-
-    def signal_exit(self) -> None:
-        """Ask uvicorn to stop (the app's lifespan then closes its RP and store)."""
-        self.server.should_exit = True
-
-    def join(self) -> None:
-        """Wait for the thread, close the socket."""
-        self.thread.join(timeout=START_TIMEOUT)
-        self.sock.close()
-        assert not self.thread.is_alive(), "uvicorn did not stop"
-
-
-def serve(app_factory: Callable[[str], Starlette]) -> Served:
-    """Serve ``app_factory(base_url)`` with uvicorn on a free loopback port (lifespan on).
-
-    As ``support.test_op.serve_app``, with TCP_NODELAY against 40 ms keep-alive stalls; the
-    lifespan runs so that the app closes its RelyingParty and session store at exit.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = app_factory(base_url)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the app did not start")
-        time.sleep(0.005)
-    return Served(base_url, server, thread, sock)
 
 
 def client_metadata(base_url: str, settings: dict[str, Any]) -> dict[str, Any]:
@@ -238,7 +191,7 @@ class Apps:
     def __init__(self, op: TestOP, data_root: Path) -> None:
         self.op = op
         self.data_root = data_root
-        self._served: list[Served] = []
+        self._served: list[LoopbackServer] = []
         self._running: dict[str, RunningApp] = {}
 
     def close(self) -> None:
@@ -282,5 +235,6 @@ class Apps:
             built.append(RunningApp(test_id, base_url, self.op, clock, settings))
             return create_app(settings, clock=clock)
 
-        self._served.append(serve(factory))
+        # Lifespan on: at exit the app closes its RelyingParty and session store.
+        self._served.append(start_app(factory, lifespan="on"))
         return built[0]

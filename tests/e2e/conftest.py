@@ -5,9 +5,9 @@ One node-oidc-provider, one app and one browser serve the whole e2e run:
 - node-oidc-provider (tests/op_node) on http://127.0.0.1:<port> with two clients: ``rp-e2e``
   (the app: client_secret_basic, a registered ``jwks`` for RS256 request objects) and ``api``
   (the test API, which introspects bearer tokens with its own credentials, RFC 7662 §2.1);
-- the app, ``oidc_rp.web.create_app``, served by uvicorn over HTTPS on https://localhost:<port>
-  with the self-signed certificate of ``oidc_rp.tls.ensure_self_signed_certificate``, sessions
-  in a real SQLite file;
+- the app, ``oidc_rp.web.create_app``, served by uvicorn (``support.loopback``) over HTTPS on
+  https://localhost:<port> with the self-signed certificate of
+  ``oidc_rp.tls.ensure_self_signed_certificate``, sessions in a real SQLite file;
 - the test API, a Starlette app on loopback that answers 200 JSON when the OP says the bearer
   token is active and 401 otherwise, and remembers each bearer token it saw;
 - Debian's Chromium (/usr/bin/chromium) through Playwright's sync API. No browser download:
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +29,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from joserfc.jwk import RSAKey
 from playwright.sync_api import (
     Browser,
@@ -45,11 +42,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from oidc_rp.settings import Settings
 from oidc_rp.tls import ensure_self_signed_certificate
 from oidc_rp.web import create_app
+from support.loopback import bind_loopback, port_of, start_server
 from support.node_op import NodeOP, start_node_op
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,7 +62,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
-START_TIMEOUT = 10.0
 
 CLIENT_ID = "rp-e2e"
 CLIENT_SECRET = "rp-e2e-secret-0123456789abcdef0123456789abcdef"
@@ -74,64 +70,6 @@ API_CLIENT_SECRET = "api-secret-0123456789abcdef0123456789abcdef"
 REQUEST_OBJECT_KEY = RSAKey.generate_key(
     2048, parameters={"kid": "rp-e2e-ro-1", "use": "sig", "alg": "RS256"}
 )
-
-
-@dataclass
-class Served:
-    """A uvicorn server running in a background thread on a pre-bound loopback socket."""
-
-    server: uvicorn.Server
-    thread: threading.Thread
-    sock: socket.socket
-
-    def stop(self) -> None:
-        """Ask uvicorn to exit (the lifespan runs), wait for the thread, close the socket."""
-        self.server.should_exit = True
-        self.thread.join(timeout=START_TIMEOUT)
-        self.sock.close()
-        assert not self.thread.is_alive(), "uvicorn did not stop"
-
-
-def bind_loopback() -> socket.socket:
-    """A listening-ready TCP socket on 127.0.0.1 (free port), TCP_NODELAY set.
-
-    Accepted sockets inherit TCP_NODELAY; without it keep-alive requests stall ~40 ms (Nagle).
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def serve(app: ASGIApp, sock: socket.socket, tls: tuple[Path, Path] | None = None) -> Served:
-    """Run ``app`` on ``sock``; over HTTPS when ``tls`` = (certificate, key) is given."""
-    cert_file, key_file = (str(tls[0]), str(tls[1])) if tls else (None, None)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        ws="none",
-        ssl_certfile=cert_file,
-        ssl_keyfile=key_file,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    return Served(server, thread, sock)
-
-
-def port_of(sock: socket.socket) -> int:
-    """The port a socket is bound to."""
-    port: int = sock.getsockname()[1]
-    return port
 
 
 # The OP ----------------------------------------------------------------------------------
@@ -235,7 +173,7 @@ def test_api(op_metadata: dict[str, Any]) -> Iterator[TestApi]:
     """The test API on http://127.0.0.1:<port>/hello."""
     sock = bind_loopback()
     api = TestApi(url=f"http://127.0.0.1:{port_of(sock)}/hello")
-    served = serve(api_app(op_metadata["introspection_endpoint"], api), sock)
+    served = start_server(api_app(op_metadata["introspection_endpoint"], api), sock)
     yield api
     served.stop()
 
@@ -267,8 +205,8 @@ def app(
             "request_object_key": json.dumps(REQUEST_OBJECT_KEY.as_dict(private=True)),
         }
     )
-    served = serve(
-        create_app(settings), app_socket, ensure_self_signed_certificate(data_dir / "tls")
+    served = start_server(
+        create_app(settings), app_socket, tls=ensure_self_signed_certificate(data_dir / "tls")
     )
     yield app_url
     served.stop()

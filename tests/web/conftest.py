@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
-import uvicorn
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 
 from oidc_rp.settings import Settings
 from oidc_rp.web import create_app
+from support.loopback import LoopbackServer, bind_loopback, start_server
 from support.node_op import NodeOP, free_port, login_via_dev_interactions, start_node_op
 
 CLIENT_ID = "rp-web"
@@ -31,34 +31,21 @@ OP_KEY = RSAKey.generate_key(2048, parameters={"kid": "op-rsa-1", "use": "sig", 
 
 
 @dataclass
-class ServedApp:
+class ServedApp(LoopbackServer):
     """The web app running in uvicorn on a loopback port, in a background thread."""
 
-    url: str
-    app: Starlette
-    server: uvicorn.Server
-    thread: threading.Thread
+    app: Starlette = field(kw_only=True)
 
-    def stop(self) -> None:
-        """Ask uvicorn to exit (the lifespan runs) and wait for the thread."""
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive(), "uvicorn did not stop"
+    @property
+    def url(self) -> str:
+        """The app's base URL, http://127.0.0.1:<port>."""
+        return self.base_url
 
 
 def serve(app: Starlette, port: int) -> ServedApp:
-    """Run ``app`` on 127.0.0.1:port; return once it accepts connections."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    return ServedApp(f"http://127.0.0.1:{port}", app, server, thread)
+    """Run ``app`` on 127.0.0.1:port (lifespan on); return once it accepts connections."""
+    served = start_server(app, bind_loopback(port))
+    return ServedApp(served.base_url, served.server, served.thread, served.sock, app=app)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Run the test OP (or any ASGI app) with uvicorn on a free loopback port, in a thread.
+"""Run the test OP with uvicorn on a free loopback port, in a thread.
 
 ``run_test_op()`` yields a :class:`TestOP`: the base URL, one issuer per test id, and the
 accessors the RP tests use to see what the OP received and did.
@@ -6,53 +6,15 @@ accessors the RP tests use to see what the OP received and did.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
-from starlette.types import ASGIApp
-
+from ..loopback import serve_app
 from .app import build_app
 from .cases import CASES
 from .clients import register
 from .state import Call, Registry
-
-START_TIMEOUT = 10.0
-
-
-@contextmanager
-def serve_app(app_factory: Any) -> Iterator[str]:
-    """Serve ``app_factory(base_url)`` on 127.0.0.1 (free port) in a thread; yield the base URL.
-
-    Waits until uvicorn serves; stops it (and joins the thread) at exit.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit it; without it every keep-alive request stalls ~40 ms (Nagle).
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app: ASGIApp = app_factory(base_url)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the loopback server did not start")
-        time.sleep(0.01)
-    try:
-        yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_TIMEOUT)
-        sock.close()
 
 
 class TestOP:
