@@ -275,3 +275,14 @@ def test_main_version_in_process(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out == f"oidc-rp {__version__}\n"
+
+
+def test_debug_access_log_never_shows_the_authorization_code(serve: Any) -> None:
+    process, port = serve(disable_https=True, debug=True)
+    _wait_for(f"http://127.0.0.1:{port}/healthz", False, process)
+    secret_code = "SECRET-CODE-0123456789"
+    answer = httpx2.get(f"http://127.0.0.1:{port}/callback?code={secret_code}&state=s", timeout=5)
+    assert answer.status_code == 400
+    _code, out, err = _stop(process, signal.SIGINT)
+    assert "/callback?code=" in out + err  # the request was logged ...
+    assert secret_code not in out + err  # ... with the code redacted

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from oidc_rp import __version__
 from oidc_rp.errors import ConfigurationError
+from oidc_rp.http import redact_url
 from oidc_rp.settings import Settings, load_settings
 from oidc_rp.tls import ensure_self_signed_certificate
 
@@ -50,6 +51,17 @@ def _tls_options(settings: Settings) -> dict[str, Any]:
     return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
 
+class RedactAccessLog(logging.Filter):
+    """Redacts secret query parameters (code, tokens) in uvicorn's access log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the path argument of an access log record; never drop the record."""
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_url(args[2]), *args[3:])
+        return True
+
+
 def _serve(settings: Settings) -> int:
     from oidc_rp.web import create_app
 
@@ -66,6 +78,8 @@ def _serve(settings: Settings) -> int:
         server_header=False,
         **_tls_options(settings),
     )
+    # The access log shows request paths, and /callback's query carries the code.
+    logging.getLogger("uvicorn.access").addFilter(RedactAccessLog())
     server = uvicorn.Server(config)
     print(f"oidc-rp: open {settings.effective_base_url}/", flush=True)
     server.run()
