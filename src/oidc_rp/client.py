@@ -28,6 +28,13 @@ from oidc_rp.core.id_token import (
     validate_id_token,
     validate_refreshed_id_token,
 )
+from oidc_rp.core.jwe import (
+    JWEDecryption,
+    decrypt_jwe,
+    is_compact_jwe,
+    parse_json_claims,
+    unwrap_nested_jwt,
+)
 from oidc_rp.core.logout import LogoutToken
 from oidc_rp.core.messages import HttpRequest, HttpResponse
 from oidc_rp.core.metadata import ProviderMetadata, build_discovery_request, parse_provider_metadata
@@ -38,13 +45,22 @@ from oidc_rp.errors import (
     IDTokenError,
     KeyNotFoundError,
     LoginStateError,
+    LogoutTokenError,
     NotSupportedError,
     OIDCError,
     OPErrorResponse,
     OPUnreachableError,
+    UserInfoError,
 )
 from oidc_rp.http import OPHttpClient, TraceSink
-from oidc_rp.keys import AsymmetricKey, default_alg, load_private_key, public_jwks
+from oidc_rp.keys import (
+    AsymmetricKey,
+    EncryptionKey,
+    default_alg,
+    load_encryption_key,
+    load_private_key,
+    public_jwks,
+)
 from oidc_rp.registry import RegistrationFile
 from oidc_rp.settings import Settings
 
@@ -166,10 +182,27 @@ class RelyingParty:
         self._registration = self._registry.load()
         self._request_object_key = self._load_key("request_object_key")
         self._client_key = self._load_key("client_private_key") or self._request_object_key
+        value = settings.secret("client_encryption_key")
+        self._encryption_key: EncryptionKey | None = (
+            load_encryption_key("client_encryption_key", value) if value else None
+        )
+        self.public_jwks()  # one key per use: refuse a signing key reused for encryption now
 
     def _load_key(self, name: str) -> AsymmetricKey | None:
         value = self.settings.secret(name)
         return load_private_key(name, value) if value else None
+
+    def _decryption(self, kind: str) -> JWEDecryption | None:
+        """How ``id_token`` or ``userinfo`` responses must be encrypted (OIDC Core §10.2)."""
+        pair = getattr(self.settings, f"{kind}_encryption")
+        if pair is None:
+            return None
+        try:
+            return JWEDecryption.from_settings(
+                *pair, private_key=self._encryption_key, client_secret=self._client_secret()
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"{kind}_encrypted_response_alg: {exc}") from None
 
     async def aclose(self) -> None:
         """Release the HTTP connection pool (when this RP created it)."""
@@ -495,6 +528,8 @@ class RelyingParty:
             raise LoginStateError("login: only flows returning a code are supported")
         tokens = await self._redeem(meta, pending, response.code, trace)
         id_token = await self._validate_token_endpoint_id_token(pending, tokens, front, trace)
+        if tokens.id_token is not None:
+            tokens = replace(tokens, id_token=id_token.raw)  # the signed JWT, if it was a JWE
         login = Login(tokens=tokens, id_token_claims=dict(id_token.claims))
         return await self._with_userinfo(login, trace)
 
@@ -582,6 +617,12 @@ class RelyingParty:
     ) -> IDToken:
         if not expectations.issuer:
             raise IDTokenError("id_token.iss: no issuer configured to compare it with")
+        # OIDC Core §3.1.3.7 step 1: decrypt with the negotiated keys and algorithms; an
+        # unencrypted ID token when encryption was negotiated is rejected. The signed inner
+        # JWT is what gets validated and kept (RP-Initiated Logout §2: id_token_hint).
+        raw = unwrap_nested_jwt(
+            raw, self._decryption("id_token"), prefix="id_token", error=IDTokenError
+        )
         if expectations.allowed_algs[0].startswith("HS"):
             return validate_id_token(raw, KeySet([]), expectations)
         return await self._with_keys(lambda keys: validate_id_token(raw, keys, expectations), trace)
@@ -607,8 +648,20 @@ class RelyingParty:
         request = userinfo.build_userinfo_request(endpoint, tokens.access_token, tokens.token_type)
         body = userinfo.parse_userinfo_response(await self._send(request, trace))
         expected_sub = self._sub_of(tokens)
+        decryption = self._decryption("userinfo")
         if isinstance(body, dict):
+            if decryption is not None:
+                # Registration §2 / OIDC Core §5.3.2: encryption was negotiated.
+                raise UserInfoError(
+                    "userinfo.jwe: not encrypted, although encryption was negotiated"
+                )
             return userinfo.validate_userinfo_claims(body, expected_sub=expected_sub)
+        body = unwrap_nested_jwt(body, decryption, prefix="userinfo", error=UserInfoError)
+        signed = self.settings.userinfo_signed_response_alg is not None
+        if decryption is not None and not signed and body.lstrip().startswith("{"):
+            # Registration §2: encryption only -> the JWE's plaintext is the JSON claims.
+            claims = parse_json_claims(body, prefix="userinfo", error=UserInfoError)
+            return userinfo.validate_userinfo_claims(claims, expected_sub=expected_sub)
         alg = (
             self.settings.userinfo_signed_response_alg or self.settings.id_token_signed_response_alg
         )
@@ -641,12 +694,13 @@ class RelyingParty:
         )
         parsed = token.parse_token_response(await self._send(request, trace), expect_id_token=False)
         if parsed.id_token and tokens.id_token:
-            await self._validate_refreshed(parsed.id_token, tokens.id_token, trace)
+            new = await self._validate_refreshed(parsed.id_token, tokens.id_token, trace)
+            parsed = replace(parsed, id_token=new.raw)  # the signed JWT, if it was a JWE
         return self._token_set(parsed, previous=tokens)
 
     async def _validate_refreshed(
         self, new_raw: str, old_raw: str, trace: TraceSink | None
-    ) -> None:
+    ) -> IDToken:
         meta = await self.metadata(trace=trace)
         client_id = self._require_client_id()
         # The original token was validated at login; re-read it for the comparison.
@@ -663,6 +717,7 @@ class RelyingParty:
         )
         new = await self._validate_id_token(new_raw, expectations, trace)
         validate_refreshed_id_token(new, original)
+        return new
 
     async def revoke(
         self, token_value: str, token_type_hint: str, *, trace: TraceSink | None = None
@@ -717,13 +772,22 @@ class RelyingParty:
             grant_types=["authorization_code", "refresh_token"],
             token_endpoint_auth_method=method,
             id_token_signed_response_alg=s.id_token_signed_response_alg,
-            jwks=self.public_jwks() if key or self._request_object_key else None,
+            jwks=self.public_jwks()
+            if key or self._request_object_key or self._encryption_key
+            else None,
             userinfo_signed_response_alg=s.userinfo_signed_response_alg,
             software_id=s.template_client,
             backchannel_logout_uri=f"{s.effective_base_url}/backchannel-logout",
         )
         # Front-Channel Logout 1.0 §2: iss and sid tell which session ends (the iframe is
         # cross-site, so no session cookie comes with it).
+        for kind in ("id_token", "userinfo"):
+            pair = getattr(s, f"{kind}_encryption")
+            if pair is not None:
+                # Registration §2: the OP encrypts with this alg and enc (to our jwks key
+                # or to a key derived from the client secret).
+                metadata[f"{kind}_encrypted_response_alg"] = pair[0]
+                metadata[f"{kind}_encrypted_response_enc"] = pair[1]
         metadata["frontchannel_logout_uri"] = f"{s.effective_base_url}/frontchannel-logout"
         metadata["frontchannel_logout_session_required"] = True
         metadata["backchannel_logout_session_required"] = True
@@ -778,6 +842,14 @@ class RelyingParty:
         meta = await self.metadata()
         client_id = self._require_client_id()
         alg = self.settings.id_token_signed_response_alg
+        decryption = self._decryption("id_token")
+        if decryption is not None and is_compact_jwe(logout_token):
+            # Back-Channel Logout 1.0 §2.6 step 1: "If the Logout Token is encrypted, decrypt
+            # it using the keys and algorithms that the Client specified during Registration
+            # that the OP was to use to encrypt ID Tokens." (Encryption is not required.)
+            logout_token = decrypt_jwe(
+                logout_token, decryption, prefix="logout_token", error=LogoutTokenError
+            )
 
         def check(keys: KeySet) -> LogoutToken:
             return logout.validate_logout_token(
@@ -814,5 +886,10 @@ class RelyingParty:
         return ApiResponse(status=response.status, headers=dict(response.headers), body=body)
 
     def public_jwks(self) -> dict[str, Any]:
-        """The RP's public keys (for private_key_jwt and signed request objects)."""
-        return public_jwks(self._client_key, self._request_object_key)
+        """The RP's public keys: private_key_jwt, request objects, and encryption (``use: enc``)."""
+        return public_jwks(
+            self._client_key,
+            self._request_object_key,
+            encryption_key=self._encryption_key,
+            encryption_alg=self.settings.encryption_key_alg,
+        )

@@ -17,9 +17,17 @@ from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
 from oidc_rp.errors import ConfigurationError
 
-__all__ = ["AsymmetricKey", "default_alg", "load_private_key", "public_jwks"]
+__all__ = [
+    "AsymmetricKey",
+    "EncryptionKey",
+    "default_alg",
+    "load_encryption_key",
+    "load_private_key",
+    "public_jwks",
+]
 
 AsymmetricKey = RSAKey | ECKey | OKPKey
+EncryptionKey = RSAKey | ECKey
 
 _EC_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}
 # OKP curves that sign (RFC 8037 §2); X25519 and X448 are key-agreement curves only.
@@ -77,6 +85,18 @@ def load_private_key(setting: str, value: str) -> AsymmetricKey:
     return key
 
 
+def load_encryption_key(setting: str, value: str) -> EncryptionKey:
+    """Parse the RP's private decryption key (RSA or EC), inline or by file path.
+
+    OIDC Core §10.2: the OP encrypts ID tokens and UserInfo responses to the public half,
+    published in the RP's JWK set with ``use: enc``.
+    """
+    key = load_private_key(setting, value)
+    if not isinstance(key, RSAKey | ECKey):
+        raise ConfigurationError(f"{setting}: not a private RSA or EC key")
+    return key
+
+
 def default_alg(key: AsymmetricKey) -> str:
     """The usual JWS algorithm for a key: RS256, ES256/384/512 by curve, Ed25519 or Ed448."""
     if isinstance(key, RSAKey):
@@ -87,8 +107,16 @@ def default_alg(key: AsymmetricKey) -> str:
     return "Ed448" if key.curve_name == "Ed448" else "Ed25519"
 
 
-def public_jwks(*keys: AsymmetricKey | None) -> dict[str, Any]:
-    """The public JWK set of the given keys (duplicates by kid removed), for ``/jwks``."""
+def public_jwks(
+    *keys: AsymmetricKey | None,
+    encryption_key: EncryptionKey | None = None,
+    encryption_alg: str | None = None,
+) -> dict[str, Any]:
+    """The public JWK set of the given keys (duplicates by kid removed), for ``/jwks``.
+
+    The signing keys get ``use: sig``; ``encryption_key`` gets ``use: enc`` and, when
+    given, ``alg: encryption_alg`` (RFC 7517 §4.2, §4.4).
+    """
     seen: dict[str, dict[str, Any]] = {}
     for key in keys:
         if key is None:
@@ -96,6 +124,19 @@ def public_jwks(*keys: AsymmetricKey | None) -> dict[str, Any]:
         public = key.as_dict(private=False)
         public.setdefault("use", "sig")
         public.setdefault("alg", default_alg(key))
+        seen[str(public["kid"])] = public
+    if encryption_key is not None:
+        public = encryption_key.as_dict(private=False)
+        public["use"] = "enc"
+        public.pop("key_ops", None)
+        if encryption_alg is not None:
+            public["alg"] = encryption_alg
+        else:
+            public.pop("alg", None)
+        if str(public["kid"]) in seen:
+            raise ConfigurationError(
+                "client_encryption_key: must not be a signing key too (one key per use)"
+            )
         seen[str(public["kid"])] = public
     if not seen:
         return {"keys": []}

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from oidc_rp.core.jwe import DEFAULT_ENC, SYMMETRIC_ALGS, check_encryption_choice
 from oidc_rp.errors import ConfigurationError
-from oidc_rp.keys import load_private_key
+from oidc_rp.keys import load_encryption_key, load_private_key
 
 __all__ = [
     "ENV_PREFIX",
@@ -42,9 +43,10 @@ SECRET_KEYS = (
     "session_encryption_key",
     "request_object_key",
     "client_private_key",
+    "client_encryption_key",
 )
 # Keys holding a private key, inline (PEM or JWK) or as the path of a file.
-KEY_KEYS = ("request_object_key", "client_private_key")
+KEY_KEYS = ("request_object_key", "client_private_key", "client_encryption_key")
 # Paths of files the RP reads; in the settings file, relative to the file's directory.
 PATH_KEYS = ("ca_file", "tls_cert_file", "tls_key_file")
 ENDPOINT_KEYS = (
@@ -120,6 +122,12 @@ class Settings(BaseModel):
     client_private_key: SecretStr | None = None
     id_token_signed_response_alg: str = "RS256"
     userinfo_signed_response_alg: str | None = None
+    # Encrypted ID tokens and UserInfo responses (OIDC Core §10.2, Registration §2).
+    id_token_encrypted_response_alg: str | None = None
+    id_token_encrypted_response_enc: str | None = None
+    userinfo_encrypted_response_alg: str | None = None
+    userinfo_encrypted_response_enc: str | None = None
+    client_encryption_key: SecretStr | None = None
     trusted_audiences: tuple[str, ...] = ()
     response_type: str = "code"
     response_mode: str | None = None
@@ -164,6 +172,7 @@ class Settings(BaseModel):
         self._check_urls()
         self._check_op()
         self._check_client()
+        self._check_encryption()
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file: set both tls_cert_file and tls_key_file, or neither")
         if self.session_absolute_timeout < self.session_idle_timeout:
@@ -213,7 +222,61 @@ class Settings(BaseModel):
         if needs_secret and self.client_id and self.client_secret is None:
             raise ValueError(f"client_secret: required by token_endpoint_auth_method {method}")
 
+    def _check_encryption(self) -> None:
+        asymmetric_in_use = False
+        for kind in ("id_token", "userinfo"):
+            alg_key, enc_key = f"{kind}_encrypted_response_alg", f"{kind}_encrypted_response_enc"
+            alg, enc = getattr(self, alg_key), getattr(self, enc_key)
+            if alg is None:
+                # Registration §2: "If id_token_encrypted_response_enc is included,
+                # id_token_encrypted_response_alg MUST also be provided." (likewise userinfo)
+                if enc is not None:
+                    raise ValueError(f"{enc_key}: set {alg_key} too")
+                continue
+            try:
+                check_encryption_choice(alg, enc or DEFAULT_ENC)
+            except ValueError as exc:
+                key = enc_key if str(exc).startswith("unsupported content") else alg_key
+                raise ValueError(f"{key}: {exc}") from None
+            if alg in SYMMETRIC_ALGS:
+                # OIDC Core §10.2: the symmetric key is derived from the client_secret.
+                if self.client_id and self.client_secret is None:
+                    raise ValueError(
+                        f"{alg_key}: {alg} needs client_secret (the key derives from it)"
+                    )
+                continue
+            asymmetric_in_use = True
+            if self.client_encryption_key is None:
+                raise ValueError(f"{alg_key}: {alg} needs client_encryption_key")
+        if self.client_encryption_key is not None and not asymmetric_in_use:
+            raise ValueError(
+                "client_encryption_key: set, but no *_encrypted_response_alg uses it "
+                "(RSA-OAEP, RSA-OAEP-256, ECDH-ES...)"
+            )
+
     # Derived values -------------------------------------------------------------
+
+    @property
+    def id_token_encryption(self) -> tuple[str, str] | None:
+        """(alg, enc) ID tokens must be encrypted with, or None (enc default: Registration §2)."""
+        alg = self.id_token_encrypted_response_alg
+        return None if alg is None else (alg, self.id_token_encrypted_response_enc or DEFAULT_ENC)
+
+    @property
+    def userinfo_encryption(self) -> tuple[str, str] | None:
+        """(alg, enc) UserInfo responses must be encrypted with, or None (Registration §2)."""
+        alg = self.userinfo_encrypted_response_alg
+        return None if alg is None else (alg, self.userinfo_encrypted_response_enc or DEFAULT_ENC)
+
+    @property
+    def encryption_key_alg(self) -> str | None:
+        """The one asymmetric alg that uses ``client_encryption_key`` (for its JWK), or None."""
+        algs = {
+            pair[0]
+            for pair in (self.id_token_encryption, self.userinfo_encryption)
+            if pair is not None and pair[0] not in SYMMETRIC_ALGS
+        }
+        return algs.pop() if len(algs) == 1 else None
 
     @property
     def effective_base_url(self) -> str:
@@ -401,8 +464,9 @@ def _check_files(settings: Settings, source: _Source) -> None:
     for key in KEY_KEYS:
         value = settings.secret(key)
         if value is not None:
+            load = load_encryption_key if key == "client_encryption_key" else load_private_key
             try:
-                load_private_key(key, value)
+                load(key, value)
             except ConfigurationError as exc:
                 raise source.error(key, exc.message.partition(": ")[2]) from None
 
