@@ -149,6 +149,9 @@ const provider = new Provider(issuer, {
     jwtUserinfo: feature('jwtUserinfo', { enabled: true }),
     clientCredentials: feature('clientCredentials', { enabled: true }),
     resourceIndicators: feature('resourceIndicators', { enabled: false }),
+    // Encrypted ID tokens, UserInfo and logout tokens (OIDC Core §10.2): off unless the
+    // config says {"features": {"encryption": {"enabled": true}}}.
+    encryption: feature('encryption', { enabled: false }),
   },
   // The OP's fetches (jwks_uri, backchannel_logout_uri) refuse loopback addresses by default
   // (SSRF protection); the RP under test lives on 127.0.0.1, so drop that guard here.
