@@ -28,6 +28,8 @@ REJECTED_EVERYWHERE: list[CaseRow] = [
     ("invalid-sig-rs256", "id_token.signature", ("21", "F11")),
     ("invalid-expired-exp", "id_token.exp", ("F14", "G9")),
     ("invalid-missing-exp", "id_token.exp", ("F15", "G10")),
+    ("invalid-missing-iss", "id_token.iss", ("F18", "G12")),
+    ("invalid-missing-nonce", "id_token.nonce", ("F19", "G15")),
     ("iat-is-week-in-past", "id_token.iat", ("F16",)),
     ("invalid-secondary-aud", "id_token.aud", ("F10", "G6")),
 ]

@@ -1,4 +1,4 @@
-"""Certification rows 33-36 (userinfo) and the FAPI2 authorization/token response checks.
+"""Certification rows 33-36 (userinfo) and the FAPI authorization/token response checks.
 
 A bad authorization response (RFC 9207 ``iss``) is a ``ProtocolError`` -> 502; an unknown or
 missing ``state`` is a ``LoginStateError`` -> 400 (docs/web.md). Neither may be followed by a
@@ -134,6 +134,7 @@ def test_authorization_response_rejected(
         pytest.param(
             "token-endpoint-response-without-expires_in", marks=pytest.mark.conformance("G20")
         ),
+        pytest.param("no-scope-in-token-endpoint-response", marks=pytest.mark.conformance("F22")),
     ],
 )
 def test_token_response_accepted(apps: Apps, browser: Browser, test_id: str) -> None:
@@ -144,5 +145,11 @@ def test_token_response_accepted(apps: Apps, browser: Browser, test_id: str) -> 
     assert len(userinfo) == 1 and userinfo[0].status == 200
     # RFC 6750 §2.1 scheme "Bearer" whatever the case of token_type (RFC 6749 §5.1).
     assert userinfo[0].headers["authorization"].startswith("Bearer ")
-    if test_id == "token-endpoint-response-without-expires_in":
+    if test_id != "token-type-case-insensitivity":
         assert body["tokens"]["access_token_expires_at"] is None
+    if test_id == "no-scope-in-token-endpoint-response":
+        # RFC 6749 §5.1: scope is OPTIONAL "if identical to the scope requested by the
+        # client": the app goes on as if granted what it asked (userinfo for those claims).
+        [authorization] = [c for c in app.calls_since(mark) if c.endpoint == "authorization"]
+        assert {"profile", "email"} <= set(authorization.query["scope"].split())
+        assert body["claims"].get("name") and body["claims"].get("email")

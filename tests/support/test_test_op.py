@@ -464,6 +464,8 @@ def test_request_uri_signed_rs256_is_fetched_and_verified(op: TestOP, http: http
     [
         ("nonce-invalid", "code", lambda c, cid, n: c["nonce"] == n + "1"),
         ("missing-sub", "code", lambda c, cid, n: "sub" not in c),
+        ("invalid-missing-iss", "code", lambda c, cid, n: "iss" not in c and c["sub"]),
+        ("invalid-missing-nonce", "code id_token", lambda c, cid, n: "nonce" not in c),
         ("invalid-aud", "code", lambda c, cid, n: c["aud"] == cid + "1"),
         (
             "invalid-secondary-aud",
@@ -518,6 +520,10 @@ def test_token_response_edits(op: TestOP, http: httpx2.Client) -> None:
     assert "expires_in" not in _code_exchange(
         http, meta, client, _authorize(http, meta, client, "code")["code"]
     )
+    client = _register(op, "no-scope-in-token-endpoint-response")
+    meta = _discover(http, op, "no-scope-in-token-endpoint-response")
+    body = _code_exchange(http, meta, client, _authorize(http, meta, client, "code")["code"])
+    assert "scope" not in body and "expires_in" not in body and body["access_token"]
 
 
 def _code_flow_id_token(
@@ -763,3 +769,91 @@ def test_scope_userinfo_claims_and_webfinger(op: TestOP, http: httpx2.Client) ->
         },
     )
     assert finger.json()["links"][0]["href"] == op.issuer("client-test")
+
+
+def _userinfo(http: httpx2.Client, meta: dict[str, Any], access_token: str) -> dict[str, Any]:
+    response = http.get(
+        meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+NAME_IN_ID_TOKEN = {"id_token": {"name": None, "unknown_claim": {"essential": True}}}
+NAME_IN_USERINFO = {"userinfo": {"name": {"essential": True}}}
+
+
+def test_claims_request_in_the_query_puts_name_in_the_id_tokens(
+    op: TestOP, http: httpx2.Client
+) -> None:
+    test_id = "claims-request-id-token"
+    client = _register(op, test_id, response_types=["code id_token"])
+    meta = _discover(http, op, test_id)
+    # The case refuses a request whose claims parameter asks nothing for the ID token.
+    refused = (None, json.dumps(NAME_IN_USERINFO), "{not json", '{"id_token": []}')
+    for claims in refused:
+        params = {"client_id": client["client_id"], "redirect_uri": REDIRECT_URI, "nonce": "n"}
+        params.update(response_type="code id_token", scope="openid")
+        if claims is not None:
+            params["claims"] = claims
+        assert http.get(meta["authorization_endpoint"], params=params).status_code == 400
+    assert op.errors(test_id) == [
+        "this test needs the claims parameter asking id_token",
+        "this test needs the claims parameter asking id_token",
+        "claims is not valid JSON (OIDC Core §5.5)",
+        "claims.id_token must be a JSON object",
+    ]
+    result = _authorize(
+        http, meta, client, "code id_token", scope="openid", claims=json.dumps(NAME_IN_ID_TOKEN)
+    )
+    front = _verify(http, meta, result["id_token"])
+    body = _code_exchange(http, meta, client, result["code"])
+    back = _verify(http, meta, body["id_token"])
+    assert front["name"] == back["name"] == "Jane Doe"
+    assert "unknown_claim" not in back and "email" not in back
+    assert "name" not in _userinfo(http, meta, body["access_token"])  # scope is only openid
+    refreshed = _token(
+        http, meta, client, grant_type="refresh_token", refresh_token=body["refresh_token"]
+    ).json()
+    assert _verify(http, meta, refreshed["id_token"])["name"] == "Jane Doe"
+
+
+def test_claims_request_in_a_request_object_and_a_par_puts_name_in_userinfo(
+    op: TestOP, http: httpx2.Client
+) -> None:
+    test_id = "claims-request-userinfo"
+    client = _register(op, test_id)
+    meta = _discover(http, op, test_id)
+    params: dict[str, Any] = {
+        "client_id": client["client_id"],
+        "redirect_uri": REDIRECT_URI,
+        "response_type": "code",
+        "scope": "openid",
+        "state": "st",
+    }
+    by_value = jwt.encode(
+        {"alg": "HS256"},
+        {**params, "claims": NAME_IN_USERINFO},  # a JSON object inside the request object
+        OctKey.import_key(client["client_secret"]),
+    )
+    query = {"client_id": client["client_id"], "request": by_value}
+    location = http.get(meta["authorization_endpoint"], params=query).headers["location"]
+    code = dict(parse_qsl(urlsplit(location).query))["code"]
+    body = _code_exchange(http, meta, client, code)
+    assert _userinfo(http, meta, body["access_token"])["name"] == "Jane Doe"
+    assert "name" not in _verify(http, meta, body["id_token"])
+    auth = (client["client_id"], client["client_secret"])
+    pushed = http.post(
+        meta["pushed_authorization_request_endpoint"],
+        data={**params, "claims": json.dumps(NAME_IN_USERINFO)},
+        auth=auth,
+    )
+    assert pushed.status_code == 201, pushed.text
+    query = {"client_id": client["client_id"], "request_uri": pushed.json()["request_uri"]}
+    location = http.get(meta["authorization_endpoint"], params=query).headers["location"]
+    body = _code_exchange(http, meta, client, dict(parse_qsl(urlsplit(location).query))["code"])
+    assert _userinfo(http, meta, body["access_token"]) == {
+        "sub": _verify(http, meta, body["id_token"])["sub"],
+        "name": "Jane Doe",
+    }

@@ -21,7 +21,12 @@ from .cases import edits_for
 from .context import Context
 from .edits import apply_edits
 from .errors import OPFailure
-from .id_tokens import claims_for_scope, mint_id_token
+from .id_tokens import (
+    claims_for_scope,
+    mint_id_token,
+    parse_claims_parameter,
+    requested_claims,
+)
 from .request_objects import (
     PAR_URN_PREFIX,
     check_case_mechanism,
@@ -141,6 +146,9 @@ def _check_request(ctx: Context, client: dict[str, Any], params: dict[str, str])
         raise OPFailure("invalid_request", "prompt=none with max_age=0 can never succeed")
     if case.require_scope_claims and not scope & set(SCOPE_CLAIM_VALUES):
         raise OPFailure("invalid_scope", "this test needs profile, email, phone or address scope")
+    member = case.require_claims_request
+    if member and not parse_claims_parameter(params.get("claims")).get(member):
+        raise OPFailure("invalid_request", f"this test needs the claims parameter asking {member}")
     _check_pkce(params)
     return response_type
 
@@ -164,6 +172,7 @@ def _approve(
     now = int(time.time())
     sid = secrets.token_urlsafe(12)
     scope = params.get("scope", "")
+    claims_request = parse_claims_parameter(params.get("claims"))
     response: dict[str, Any] = {}
     with ctx.registry.lock:
         code = None
@@ -179,17 +188,22 @@ def _approve(
                 now,
                 params.get("max_age"),
                 sid,
+                claims_request,
             )
             response["code"] = code
         if "token" in response_type:
             access_token = secrets.token_urlsafe(24)
             expires_at = now + ACCESS_TOKEN_LIFETIME
-            grant = TokenGrant(client["client_id"], scope, sid, now, expires_at)
+            grant = TokenGrant(
+                client["client_id"], scope, sid, now, expires_at, claims_request=claims_request
+            )
             state.access_tokens[access_token] = grant
             response.update(access_token=access_token, token_type="Bearer")
             response["expires_in"] = ACCESS_TOKEN_LIFETIME
         if "id_token" in response_type:
-            extra = claims_for_scope(scope) if response_type == {"id_token"} else None
+            # OIDC Core §5.4: scope claims go in the ID token when no access token is issued.
+            extra = claims_for_scope(scope) if response_type == {"id_token"} else {}
+            extra.update(requested_claims(claims_request, "id_token"))
             response["id_token"] = mint_id_token(
                 state,
                 client,

@@ -59,6 +59,8 @@ class Case:
     request_object: Literal["", "request_uri_none", "request_uri_rs256", "request_rs256"] = ""
     token_auth_method: str | None = None  # forced token endpoint client authentication
     require_scope_claims: bool = False  # scope must hold profile, email, phone or address
+    # The claims request parameter (OIDC Core §5.5) must ask some claim in this member.
+    require_claims_request: Literal["", "id_token", "userinfo"] = ""
     form_post_error: bool = False  # answer login_required by form_post
     backchannel_alg: Literal["registered", "none", "wrong"] = "registered"
 
@@ -209,6 +211,18 @@ _ROWS: tuple[Case, ...] = (
     ),
     Case("userinfo-signed", "userinfo as an RS256 JWT", "accept", userinfo_alg="RS256"),
     Case(
+        "claims-request-id-token",
+        "requires the claims parameter asking claims in the ID token; puts them there",
+        "accept",
+        require_claims_request="id_token",
+    ),
+    Case(
+        "claims-request-userinfo",
+        "requires the claims parameter asking claims in userinfo; returns them there",
+        "accept",
+        require_claims_request="userinfo",
+    ),
+    Case(
         "request-uri-signed-none",
         "requires an unsigned request object passed by request_uri",
         "accept",
@@ -298,6 +312,18 @@ _ROWS: tuple[Case, ...] = (
         edits=_edit("id_token", "exp", "remove"),
     ),
     Case(
+        "invalid-missing-iss",
+        "ID token without iss",
+        "reject",
+        edits=_edit("id_token", "iss", "remove"),
+    ),
+    Case(
+        "invalid-missing-nonce",
+        "ID token without nonce",
+        "reject",
+        edits=_edit("id_token", "nonce", "remove"),
+    ),
+    Case(
         "iat-is-week-in-past",
         "ID token iat 7 days in the past",
         "reject",
@@ -350,6 +376,13 @@ _ROWS: tuple[Case, ...] = (
         "token response without expires_in",
         "accept",
         edits=_edit("token_response", "expires_in", "remove"),
+    ),
+    Case(
+        "no-scope-in-token-endpoint-response",
+        "token response without scope and expires_in",
+        "accept",
+        edits=_edit("token_response", "scope", "remove")
+        + _edit("token_response", "expires_in", "remove"),
     ),
     Case("rp-backchannel-rpinitlogout", "valid back-channel logout token", "accept"),
     Case(

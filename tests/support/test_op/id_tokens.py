@@ -2,16 +2,20 @@
 
 Defaults as the conformance suite's well-behaved OP: ``iss``, ``sub``, ``aud`` (the client_id as
 a string), ``nonce`` when sent, ``iat``, ``exp`` = iat + 300, ``auth_time`` when ``max_age`` was
-sent, ``at_hash``/``c_hash`` where the flow requires them, and ``sid``.
+sent, ``at_hash``/``c_hash`` where the flow requires them, and ``sid``; plus the user's claims
+the ``id_token`` member of the ``claims`` request parameter asks for (OIDC Core §5.5).
 """
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from .cases import edits_for
 from .edits import apply_edits, corrupt_signature
+from .errors import OPFailure
 from .keys import half_hash, sign
 from .state import TestState
 
@@ -47,6 +51,44 @@ def claims_for_scope(scope: str) -> dict[str, Any]:
     for value in scope.split():
         claims.update(SCOPE_CLAIMS.get(value, {}))
     return claims
+
+
+USER_CLAIMS: dict[str, Any] = {
+    name: value for released in SCOPE_CLAIMS.values() for name, value in released.items()
+}
+"""Every claim the test's user has (besides ``sub``)."""
+
+ClaimsMember = Literal["id_token", "userinfo"]
+
+
+def parse_claims_parameter(text: str | None) -> dict[str, Any]:
+    """The ``claims`` request parameter as a JSON object (OIDC Core §5.5); ``{}`` if absent.
+
+    Query and PAR values are JSON text; a request object's JSON object arrives serialised too.
+    """
+    if text is None:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise OPFailure("invalid_request", "claims is not valid JSON (OIDC Core §5.5)") from None
+    # OIDC Core §5.5: a JSON object whose userinfo and id_token members are JSON objects.
+    if not isinstance(parsed, dict):
+        raise OPFailure("invalid_request", "claims must be a JSON object (OIDC Core §5.5)")
+    for member in ("userinfo", "id_token"):
+        if not isinstance(parsed.get(member, {}), dict):
+            raise OPFailure("invalid_request", f"claims.{member} must be a JSON object")
+    return parsed
+
+
+def requested_claims(claims_request: Mapping[str, Any], member: ClaimsMember) -> dict[str, Any]:
+    """The user's claims one member of the ``claims`` parameter asks for (OIDC Core §5.5).
+
+    Each named claim the user has is released whatever its individual request says (null,
+    ``essential``, ``value``, ``values``): the test's user has one value per claim.
+    """
+    asked = claims_request.get(member) or {}
+    return {name: USER_CLAIMS[name] for name in asked if name in USER_CLAIMS}
 
 
 def id_token_alg(state: TestState, client: dict[str, Any]) -> str:

@@ -48,6 +48,7 @@ class AuthorizationGrant:
     auth_time: int
     max_age: str | None
     sid: str
+    claims_request: dict[str, Any] = field(default_factory=dict)  # OIDC Core §5.5
 
 
 @dataclass
@@ -60,6 +61,7 @@ class TokenGrant:
     auth_time: int
     expires_at: int
     active: bool = True
+    claims_request: dict[str, Any] = field(default_factory=dict)  # OIDC Core §5.5
 
 
 @dataclass

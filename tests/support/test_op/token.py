@@ -19,7 +19,7 @@ from .clients import authenticate_client
 from .context import Context
 from .edits import apply_edits
 from .errors import OPFailure
-from .id_tokens import mint_id_token
+from .id_tokens import mint_id_token, requested_claims
 from .request_objects import PAR_URN_PREFIX, merge_with_query, verify_request_object
 from .state import AuthorizationGrant, TestState, TokenGrant
 
@@ -68,7 +68,7 @@ def _code_grant(ctx: Context, client: dict[str, Any], form: dict[str, str]) -> d
     if form.get("redirect_uri") != grant.redirect_uri:
         raise OPFailure("invalid_grant", "redirect_uri does not match the authorization request")
     _check_code_verifier(grant, form.get("code_verifier"))
-    return _issue(ctx, client, grant.scope, grant.sid, grant.auth_time, grant, refresh=False)
+    return _issue(ctx, client, grant.scope, grant, grant.claims_request, refresh=False)
 
 
 def _check_code_verifier(grant: AuthorizationGrant, verifier: str | None) -> None:
@@ -114,20 +114,22 @@ def _refresh_grant(ctx: Context, client: dict[str, Any], form: dict[str, str]) -
     scope = form.get("scope", grant.scope)
     if not set(scope.split()) <= set(grant.scope.split()):
         raise OPFailure("invalid_scope", "refresh may not widen the scope")
-    return _issue(ctx, client, scope, grant.sid, grant.auth_time, None, refresh=True)
+    return _issue(ctx, client, scope, grant, grant.claims_request, refresh=True)
 
 
 def _issue(
     ctx: Context,
     client: dict[str, Any],
     scope: str,
-    sid: str,
-    auth_time: int,
-    grant: AuthorizationGrant | None,
+    grant: AuthorizationGrant | TokenGrant,
+    claims_request: dict[str, Any],
     *,
     refresh: bool,
 ) -> dict[str, Any]:
+    """Tokens for a code or refresh grant; the claims request lasts as long as the grant."""
     state: TestState = ctx.state
+    sid, auth_time = grant.sid, grant.auth_time
+    code_grant = grant if isinstance(grant, AuthorizationGrant) else None
     now = int(time.time())
     access_token = secrets.token_urlsafe(24)
     refresh_token = secrets.token_urlsafe(24)
@@ -141,20 +143,21 @@ def _issue(
     with ctx.registry.lock:
         expires_at = now + ACCESS_TOKEN_LIFETIME
         state.access_tokens[access_token] = TokenGrant(
-            client["client_id"], scope, sid, auth_time, expires_at
+            client["client_id"], scope, sid, auth_time, expires_at, claims_request=claims_request
         )
         state.refresh_tokens[refresh_token] = TokenGrant(
-            client["client_id"], scope, sid, auth_time, now + 86400
+            client["client_id"], scope, sid, auth_time, now + 86400, claims_request=claims_request
         )
         if "openid" in scope.split():
             body["id_token"] = mint_id_token(
                 state,
                 client,
                 ctx.issuer,
-                nonce=grant.nonce if grant else None,
+                nonce=code_grant.nonce if code_grant else None,
                 auth_time=auth_time,
-                max_age=grant.max_age if grant else "refresh",
+                max_age=code_grant.max_age if code_grant else "refresh",
                 sid=sid,
+                extra=requested_claims(claims_request, "id_token"),
                 refresh=refresh,
             )
     return body

@@ -2,7 +2,8 @@
 
 The access token comes in the ``Authorization: Bearer`` header or a form-encoded ``access_token``
 body parameter (a case may allow only one of them); a token in the URL query, or two tokens at
-once, fails the call. Claims follow the granted scope; the response is a signed JWT
+once, fails the call. Claims follow the granted scope and the ``userinfo`` member of the
+``claims`` request parameter (OIDC Core §5.5); the response is a signed JWT
 (``application/jwt``, with ``iss`` and ``aud``) when the client registered
 ``userinfo_signed_response_alg`` or the case forces it.
 """
@@ -17,7 +18,7 @@ from .cases import edits_for
 from .context import Context
 from .edits import apply_edits
 from .errors import OPFailure
-from .id_tokens import claims_for_scope
+from .id_tokens import claims_for_scope, requested_claims
 from .keys import sign
 
 
@@ -50,7 +51,7 @@ def _bearer_token(
 async def handle_userinfo(
     ctx: Context, headers: dict[str, str], query: dict[str, str], form: dict[str, str]
 ) -> Response:
-    """Answer a userinfo request with the claims of the granted scope."""
+    """Answer a userinfo request with the claims of the granted scope and claims request."""
     token = _bearer_token(ctx, headers, query, form)
     state = ctx.state
     with ctx.registry.lock:
@@ -59,6 +60,7 @@ async def handle_userinfo(
     if grant is None or client is None or not grant.active or grant.expires_at < time.time():
         raise OPFailure("invalid_token", "unknown, revoked or expired access token", 401)
     claims = {"sub": state.sub, **claims_for_scope(grant.scope)}
+    claims.update(requested_claims(grant.claims_request, "userinfo"))
     claims = apply_edits(claims, edits_for(state.case, "userinfo"), now=int(time.time()))
     alg = state.case.userinfo_alg or client.get("userinfo_signed_response_alg")
     if not alg:
