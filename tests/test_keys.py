@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa, x25519
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from oidc_rp.errors import ConfigurationError
-from oidc_rp.keys import default_alg, load_private_key, public_jwks
+from oidc_rp.keys import default_alg, load_encryption_key, load_private_key, public_jwks
 
 PKCS8 = serialization.PrivateFormat.PKCS8
 PEM = serialization.Encoding.PEM
@@ -126,3 +126,30 @@ def test_public_jwks_has_only_public_parts_and_no_duplicates() -> None:
 
 def test_public_jwks_of_nothing_is_empty() -> None:
     assert public_jwks(None) == {"keys": []}
+
+
+def test_encryption_key_is_published_for_enc_with_its_alg() -> None:
+    signing = load_private_key("a", _pem(EC256))
+    encryption = load_encryption_key("e", _pem(RSA))
+    jwks = public_jwks(signing, encryption_key=encryption, encryption_alg="RSA-OAEP-256")
+    assert [(k["kty"], k["use"], k["alg"]) for k in jwks["keys"]] == [
+        ("EC", "sig", "ES256"),
+        ("RSA", "enc", "RSA-OAEP-256"),
+    ]
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwks["keys"][1])
+    # Two algorithms use the key: no alg, so that neither is excluded (RFC 7517 §4.4).
+    without_alg = public_jwks(encryption_key=encryption)["keys"][0]
+    assert without_alg["use"] == "enc" and "alg" not in without_alg
+
+
+def test_a_signing_key_is_not_also_an_encryption_key() -> None:
+    key = load_private_key("a", _pem(RSA))
+    with pytest.raises(ConfigurationError, match=r"^client_encryption_key: must not be a signing"):
+        public_jwks(key, encryption_key=load_encryption_key("e", _pem(RSA)))
+    assert key.kid  # same material, same thumbprint kid
+
+
+def test_encryption_key_must_be_rsa_or_ec() -> None:
+    ed = json.dumps(OKPKey.generate_key("Ed25519", private=True).as_dict(private=True))
+    with pytest.raises(ConfigurationError, match=r"^e: not a private RSA or EC key$"):
+        load_encryption_key("e", ed)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from oidc_rp.errors import ConfigurationError
 from oidc_rp.settings import Settings, load_settings
@@ -500,3 +500,76 @@ def test_documented_examples_load(tmp_path: Path, name: str) -> None:
     settings = load_settings(path, {})
     assert settings.issuer == values["issuer"]
     assert f"examples/{name}" in (ROOT / "docs" / "configuration.md").read_text()
+
+
+# Encrypted ID tokens and UserInfo (OIDC Core §10.2, Registration §2) ----------------
+
+ENC_RSA = json.dumps(RSAKey.generate_key(2048, private=True).as_dict(private=True))
+ENC_OKP = json.dumps(OKPKey.generate_key("Ed25519", private=True).as_dict(private=True))
+ENCRYPTION_BAD: list[tuple[dict[str, Any], str]] = [
+    (
+        {"id_token_encrypted_response_enc": "A128GCM"},
+        "id_token_encrypted_response_enc: set id_token_encrypted_response_alg too",
+    ),
+    (
+        {"userinfo_encrypted_response_enc": "A128GCM"},
+        "userinfo_encrypted_response_enc: set userinfo_encrypted_response_alg too",
+    ),
+    (
+        {"id_token_encrypted_response_alg": "RSA1_5", "client_encryption_key": ENC_RSA},
+        "id_token_encrypted_response_alg: 'RSA1_5' is refused: RSA1_5 is insecure "
+        "(padding oracle attacks)",
+    ),
+    (
+        {"id_token_encrypted_response_alg": "ROT13"},
+        "id_token_encrypted_response_alg: unsupported key management algorithm 'ROT13'",
+    ),
+    (
+        {"userinfo_encrypted_response_alg": "A128KW", "userinfo_encrypted_response_enc": "X"},
+        "userinfo_encrypted_response_enc: unsupported content encryption algorithm 'X'",
+    ),
+    (
+        {"id_token_encrypted_response_alg": "RSA-OAEP-256"},
+        "id_token_encrypted_response_alg: RSA-OAEP-256 needs client_encryption_key",
+    ),
+    (
+        {"id_token_encrypted_response_alg": "A128KW"},
+        "id_token_encrypted_response_alg: A128KW needs client_secret (the key derives from it)",
+    ),
+    (
+        {"client_encryption_key": ENC_RSA},
+        "client_encryption_key: set, but no *_encrypted_response_alg uses it "
+        "(RSA-OAEP, RSA-OAEP-256, ECDH-ES...)",
+    ),
+    (
+        {"id_token_encrypted_response_alg": "ECDH-ES", "client_encryption_key": ENC_OKP},
+        "client_encryption_key: not a private RSA or EC key",
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "line"), ENCRYPTION_BAD)
+def test_encryption_settings_are_checked(tmp_path: Path, values: dict[str, Any], line: str) -> None:
+    message = _error(tmp_path, **values)
+    assert message == f"{tmp_path / 'settings.json'}: {line}"
+    assert ENC_RSA not in message
+
+
+def test_encryption_settings_defaults_and_key_file(tmp_path: Path) -> None:
+    (tmp_path / "enc.jwk").write_text(ENC_RSA)
+    settings = _load(
+        tmp_path,
+        client_secret=SECRET,
+        id_token_encrypted_response_alg="RSA-OAEP-256",
+        client_encryption_key="enc.jwk",
+        userinfo_encrypted_response_alg="dir",
+        userinfo_encrypted_response_enc="A256GCM",
+    )
+    # Registration §2: the enc defaults to A128CBC-HS256 once the alg is set.
+    assert settings.id_token_encryption == ("RSA-OAEP-256", "A128CBC-HS256")
+    assert settings.userinfo_encryption == ("dir", "A256GCM")
+    assert settings.encryption_key_alg == "RSA-OAEP-256"
+    assert settings.secret("client_encryption_key") == ENC_RSA
+    assert ENC_RSA not in repr(settings)
+    plain = _load(tmp_path)
+    assert plain.id_token_encryption is None and plain.userinfo_encryption is None
