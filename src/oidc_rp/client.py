@@ -561,9 +561,15 @@ class RelyingParty:
         parsed = token.parse_token_response(
             await self._send(request, trace), expect_id_token="openid" in pending.scope.split()
         )
-        return self._token_set(parsed, previous=None)
+        # RFC 6749 §5.1: a token response without scope grants the scope requested.
+        return self._token_set(parsed, previous=None, requested_scope=pending.scope)
 
-    def _token_set(self, parsed: token.TokenResponse, previous: TokenSet | None) -> TokenSet:
+    def _token_set(
+        self,
+        parsed: token.TokenResponse,
+        previous: TokenSet | None,
+        requested_scope: str | None = None,
+    ) -> TokenSet:
         expires_at = self._now() + parsed.expires_in if parsed.expires_in is not None else None
         return TokenSet(
             access_token=parsed.access_token,
@@ -572,7 +578,7 @@ class RelyingParty:
             refresh_token=parsed.refresh_token or (previous.refresh_token if previous else None),
             id_token=parsed.id_token or (previous.id_token if previous else None),
             expires_at=expires_at,
-            scope=parsed.scope or (previous.scope if previous else None),
+            scope=parsed.scope or (previous.scope if previous else requested_scope),
         )
 
     async def _validate_token_endpoint_id_token(

@@ -153,3 +153,5 @@ def test_token_response_accepted(apps: Apps, browser: Browser, test_id: str) -> 
         [authorization] = [c for c in app.calls_since(mark) if c.endpoint == "authorization"]
         assert {"profile", "email"} <= set(authorization.query["scope"].split())
         assert body["claims"].get("name") and body["claims"].get("email")
+        page = browser.get(f"{app.base_url}/").text
+        assert f"scope <code>{authorization.query['scope']}</code>" in page
