@@ -8,20 +8,17 @@ an injected clock; random values from :mod:`oidc_rp.core.random`.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from joserfc.jwk import KeySet
-from joserfc.jws import extract_compact
 
-from oidc_rp.core import authorize, callback, jwks, logout, registration, token, userinfo
+from oidc_rp.core import authorize, callback, logout, registration, token, userinfo
 from oidc_rp.core import random as rnd
 from oidc_rp.core.authorize import AuthorizationOptions
-from oidc_rp.core.client_auth import ClientAuthentication, client_auth_parameters, secret_key
+from oidc_rp.core.client_auth import ClientAuthentication, client_auth_parameters
 from oidc_rp.core.id_token import (
     IDToken,
     IDTokenExpectations,
@@ -29,7 +26,6 @@ from oidc_rp.core.id_token import (
     validate_refreshed_id_token,
 )
 from oidc_rp.core.jwe import (
-    JWEDecryption,
     decrypt_jwe,
     is_compact_jwe,
     parse_json_claims,
@@ -37,13 +33,11 @@ from oidc_rp.core.jwe import (
 )
 from oidc_rp.core.logout import LogoutToken
 from oidc_rp.core.messages import HttpRequest, HttpResponse
-from oidc_rp.core.metadata import ProviderMetadata, build_discovery_request, parse_provider_metadata
+from oidc_rp.core.metadata import ProviderMetadata
 from oidc_rp.core.registration import ClientRegistration
 from oidc_rp.core.transaction import PendingLogin
 from oidc_rp.errors import (
-    ConfigurationError,
     IDTokenError,
-    KeyNotFoundError,
     LoginStateError,
     LogoutTokenError,
     NotSupportedError,
@@ -53,105 +47,27 @@ from oidc_rp.errors import (
     UserInfoError,
 )
 from oidc_rp.http import OPHttpClient, TraceSink
-from oidc_rp.keys import (
-    AsymmetricKey,
-    EncryptionKey,
-    default_alg,
-    load_encryption_key,
-    load_private_key,
-    public_jwks,
-)
-from oidc_rp.registry import RegistrationFile
+from oidc_rp.identity import ClientIdentity
+from oidc_rp.provider import JWKS_REFETCH_INTERVAL, METADATA_TTL, ProviderCache
+from oidc_rp.registry import registration_request_metadata
 from oidc_rp.settings import Settings
+from oidc_rp.tokens import ApiResponse, Login, TokenSet, stored_id_token_claims
 
-__all__ = ["ApiResponse", "Login", "RelyingParty", "TokenSet"]
+__all__ = [
+    "JWKS_REFETCH_INTERVAL",
+    "MAX_IAT_AGE",
+    "METADATA_TTL",
+    "ApiResponse",
+    "Login",
+    "RelyingParty",
+    "TokenSet",
+]
 
 T = TypeVar("T")
 
-#: Seconds between two JWKS refetches triggered by unknown key ids.
-JWKS_REFETCH_INTERVAL = 5
-#: Provider metadata is fetched again after this many seconds.
-METADATA_TTL = 3600
 #: An ID token issued longer ago than this is refused (OIDC Core §3.1.3.7 step 10 lets the
 #: client reject tokens "issued too far away from the current time").
 MAX_IAT_AGE = 3600
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    """The tokens a session keeps. ``id_token`` is the latest validated ID token."""
-
-    access_token: str | None
-    token_type: str = "Bearer"
-    refresh_token: str | None = None
-    id_token: str | None = None
-    expires_at: int | None = None
-    scope: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict."""
-        return {
-            "access_token": self.access_token,
-            "token_type": self.token_type,
-            "refresh_token": self.refresh_token,
-            "id_token": self.id_token,
-            "expires_at": self.expires_at,
-            "scope": self.scope,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TokenSet:
-        """Read back :meth:`to_dict`; a malformed record raises LoginStateError."""
-        values = {k: data.get(k) for k in ("access_token", "refresh_token", "id_token", "scope")}
-        expires_at = data.get("expires_at")
-        token_type = data.get("token_type", "Bearer")
-        strings_ok = all(v is None or isinstance(v, str) for v in values.values())
-        if not strings_ok or not isinstance(token_type, str) or not _optional_int(expires_at):
-            raise LoginStateError("session.tokens: malformed record")
-        return cls(token_type=token_type, expires_at=expires_at, **values)
-
-
-@dataclass(frozen=True)
-class Login:
-    """The result of a completed login."""
-
-    tokens: TokenSet
-    id_token_claims: dict[str, Any]
-    userinfo: dict[str, Any] | None = None
-    userinfo_error: str | None = None
-
-    @property
-    def sub(self) -> str:
-        """The end-user's subject identifier."""
-        return str(self.id_token_claims["sub"])
-
-    @property
-    def sid(self) -> str | None:
-        """The OP session id, for back-channel logout."""
-        sid = self.id_token_claims.get("sid")
-        return sid if isinstance(sid, str) else None
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """What the API answered (or why it could not be reached)."""
-
-    status: int | None
-    headers: dict[str, str]
-    body: str
-    error: str | None = None
-
-
-def _optional_int(value: object) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool))
-
-
-def _stored_claims(raw: str) -> dict[str, Any]:
-    """Claims of an ID token this RP validated before storing it in the session."""
-    claims = json.loads(extract_compact(raw.encode()).payload)
-    if not isinstance(claims, dict):
-        raise LoginStateError("session.id_token: malformed record")
-    return claims
 
 
 class RelyingParty:
@@ -173,36 +89,8 @@ class RelyingParty:
             debug=settings.debug,
         )
         self._clock = clock
-        self._metadata: ProviderMetadata | None = None
-        self._metadata_at = 0
-        self._keys: KeySet | None = None
-        self._keys_at = -JWKS_REFETCH_INTERVAL
-        self._lock = asyncio.Lock()
-        self._registry = RegistrationFile(settings.registration_path)
-        self._registration = self._registry.load()
-        self._request_object_key = self._load_key("request_object_key")
-        self._client_key = self._load_key("client_private_key") or self._request_object_key
-        value = settings.secret("client_encryption_key")
-        self._encryption_key: EncryptionKey | None = (
-            load_encryption_key("client_encryption_key", value) if value else None
-        )
-        self.public_jwks()  # one key per use: refuse a signing key reused for encryption now
-
-    def _load_key(self, name: str) -> AsymmetricKey | None:
-        value = self.settings.secret(name)
-        return load_private_key(name, value) if value else None
-
-    def _decryption(self, kind: str) -> JWEDecryption | None:
-        """How ``id_token`` or ``userinfo`` responses must be encrypted (OIDC Core §10.2)."""
-        pair = getattr(self.settings, f"{kind}_encryption")
-        if pair is None:
-            return None
-        try:
-            return JWEDecryption.from_settings(
-                *pair, private_key=self._encryption_key, client_secret=self._client_secret()
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"{kind}_encrypted_response_alg: {exc}") from None
+        self._provider = ProviderCache(settings, self._send, self._now)
+        self._identity = ClientIdentity(settings)
 
     async def aclose(self) -> None:
         """Release the HTTP connection pool (when this RP created it)."""
@@ -220,107 +108,31 @@ class RelyingParty:
     @property
     def registration(self) -> ClientRegistration | None:
         """The dynamic registration in use, if any."""
-        return self._registration
+        return self._identity.registration
 
     @property
     def is_dynamic(self) -> bool:
         """True when the client identity comes from dynamic registration."""
-        return self._registration is not None
+        return self._identity.registration is not None
 
     @property
     def client_id(self) -> str | None:
         """The client_id in use: the dynamic registration's, else the configured one."""
-        if self._registration is not None:
-            return self._registration.client_id
-        return self.settings.client_id
+        return self._identity.client_id
 
     @property
     def is_registered(self) -> bool:
         """True when there is a client_id to log in with."""
         return self.client_id is not None
 
-    def _client_secret(self) -> str | None:
-        if self._registration is not None:
-            return self._registration.client_secret
-        return self.settings.secret("client_secret")
-
-    def _require_client_id(self) -> str:
-        client_id = self.client_id
-        if client_id is None:
-            raise ConfigurationError(
-                "client_id: not configured; set client_id or register the client dynamically"
-            )
-        return client_id
-
     # Provider metadata and keys -----------------------------------------------------
 
     async def metadata(self, *, trace: TraceSink | None = None) -> ProviderMetadata:
         """The OP's metadata: discovered (cached for an hour) or set by hand."""
-        fresh = self._metadata and self._now() - self._metadata_at < METADATA_TTL
-        if fresh and self._metadata is not None:
-            return self._metadata
-        async with self._lock:
-            if self._metadata is None or self._now() - self._metadata_at >= METADATA_TTL:
-                self._metadata = await self._load_metadata(trace)
-                self._metadata_at = self._now()
-            return self._metadata
-
-    async def _load_metadata(self, trace: TraceSink | None) -> ProviderMetadata:
-        s = self.settings
-        if s.authorization_endpoint and not s.discovery_url:
-            return self._manual_metadata()
-        assert s.issuer is not None  # required by the settings model
-        request = build_discovery_request(s.issuer)
-        if s.discovery_url:
-            request = HttpRequest("GET", s.discovery_url, request.headers)
-        return parse_provider_metadata(await self._send(request, trace), s.issuer)
-
-    def _manual_metadata(self) -> ProviderMetadata:
-        s = self.settings
-        endpoints = {
-            "authorization_endpoint": s.authorization_endpoint,
-            "token_endpoint": s.token_endpoint,
-            "userinfo_endpoint": s.userinfo_endpoint,
-            "jwks_uri": s.jwks_uri,
-            "revocation_endpoint": s.revocation_endpoint,
-            "introspection_endpoint": s.introspection_endpoint,
-            "registration_endpoint": s.registration_endpoint,
-            "end_session_endpoint": s.effective_end_session_endpoint,
-            "pushed_authorization_request_endpoint": s.pushed_authorization_request_endpoint,
-        }
-        try:
-            return ProviderMetadata.from_endpoints(str(s.issuer), **endpoints)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
-
-    async def _jwks(self, *, newer_than: int | None, trace: TraceSink | None) -> KeySet:
-        """The cached JWK set; fetched when there is none, or none newer than ``newer_than``."""
-        async with self._lock:
-            if self._keys is not None and (newer_than is None or self._keys_at > newer_than):
-                return self._keys
-            meta = self._metadata or await self._load_metadata(trace)
-            if not meta.jwks_uri:
-                raise NotSupportedError("jwks_uri: the OP publishes no JWK set")
-            response = await self._send(jwks.build_jwks_request(meta.jwks_uri), trace)
-            self._keys = jwks.parse_jwks(response)
-            self._keys_at = self._now()
-            return self._keys
+        return await self._provider.metadata(trace=trace)
 
     async def _with_keys(self, check: Callable[[KeySet], T], trace: TraceSink | None) -> T:
-        """Run ``check`` with the OP's keys; on an unknown kid refetch once (rate-limited)."""
-        keys = await self._jwks(newer_than=None, trace=trace)
-        seen = self._keys_at
-        try:
-            return check(keys)
-        except KeyNotFoundError:
-            # Concurrent failures share one refetch; a flood of made-up kids gets one per
-            # interval (OIDC Core §10.1.1 rotation without hammering the jwks_uri).
-            refreshed_meanwhile = self._keys_at > seen
-            if not refreshed_meanwhile and not jwks.may_refetch(
-                seen, self._now(), JWKS_REFETCH_INTERVAL
-            ):
-                raise
-        return check(await self._jwks(newer_than=seen, trace=trace))
+        return await self._provider.with_keys(check, trace)
 
     async def features(self) -> dict[str, bool]:
         """Which optional features the OP (and our configuration) offer."""
@@ -340,34 +152,6 @@ class RelyingParty:
 
     # Client authentication ---------------------------------------------------------
 
-    def _auth_method(self, meta: ProviderMetadata) -> str:
-        configured = self.settings.token_endpoint_auth_method
-        if self._registration is not None:
-            configured = self._registration.raw.get("token_endpoint_auth_method") or configured
-        if configured:
-            return str(configured)
-        if self._client_secret() is None:
-            return "private_key_jwt" if self._client_key else "none"
-        supported = meta.token_endpoint_auth_methods_supported
-        if not supported or "client_secret_basic" in supported:
-            return "client_secret_basic"
-        for method in ("client_secret_post", "client_secret_jwt", "private_key_jwt"):
-            if method in supported and (method != "private_key_jwt" or self._client_key):
-                return method
-        return "client_secret_basic"
-
-    def _client_auth(self, meta: ProviderMetadata) -> ClientAuthentication:
-        method = self._auth_method(meta)
-        key = self._client_key if method == "private_key_jwt" else None
-        return ClientAuthentication(
-            method=method,
-            client_id=self._require_client_id(),
-            client_secret=self._client_secret(),
-            private_key=key,
-            signing_alg=self.settings.token_endpoint_auth_signing_alg
-            or (default_alg(key) if key else None),
-        )
-
     def _auth_parameters(
         self, meta: ProviderMetadata, endpoint: str
     ) -> tuple[dict[str, str], dict[str, str]]:
@@ -375,7 +159,10 @@ class RelyingParty:
         # RFC 7523 §3 / OIDC Core §9: the assertion's audience is the token endpoint.
         audience = meta.token_endpoint or endpoint
         return client_auth_parameters(
-            self._client_auth(meta), audience=audience, now=self._now(), jti=rnd.generate_jti()
+            self._identity.client_authentication(meta),
+            audience=audience,
+            now=self._now(),
+            jti=rnd.generate_jti(),
         )
 
     def _authenticated_form(
@@ -405,7 +192,7 @@ class RelyingParty:
                 f"response_type: {options.response_type!r} has no code; use code or a hybrid type"
             )
         meta = await self.metadata(trace=trace)
-        client_id = self._require_client_id()
+        client_id = self._identity.require_client_id()
         endpoint = self._require(meta.authorization_endpoint, "authorization_endpoint")
         if self.settings.audience and "audience" not in options.extra:
             options = replace(options, extra={**options.extra, "audience": self.settings.audience})
@@ -464,7 +251,7 @@ class RelyingParty:
             meta.pushed_authorization_request_endpoint, "pushed_authorization_request_endpoint"
         )
         headers, auth_form = client_auth_parameters(
-            self._client_auth(meta),
+            self._identity.client_authentication(meta),
             audience=meta.issuer,
             now=self._now(),
             jti=rnd.generate_jti(),
@@ -477,7 +264,7 @@ class RelyingParty:
     def _request_object(
         self, meta: ProviderMetadata, params: Mapping[str, str], client_id: str
     ) -> str:
-        key, alg = self._request_object_signer(meta)
+        key, alg = self._identity.request_object_signer(meta)
         return authorize.build_request_object(
             params,
             client_id=client_id,
@@ -486,22 +273,6 @@ class RelyingParty:
             alg=alg,
             now=self._now(),
             jti=rnd.generate_jti(),
-        )
-
-    def _request_object_signer(self, meta: ProviderMetadata) -> tuple[Any, str]:
-        supported = meta.request_object_signing_alg_values_supported
-        wanted = self.settings.request_object_signing_alg
-        if self._request_object_key is not None:
-            return self._request_object_key, wanted or default_alg(self._request_object_key)
-        secret = self._client_secret()
-        hmac_ok = wanted is None and (not supported or "HS256" in supported)
-        if secret and (hmac_ok or (wanted or "").startswith("HS")):
-            return secret_key(secret), wanted or "HS256"
-        # An unsigned request object only when asked for, or when it is all the OP takes.
-        if wanted == "none" or (wanted is None and "none" in supported):
-            return None, "none"
-        raise ConfigurationError(
-            "request_object_key: needed to sign request objects (or a client_secret for HS256)"
         )
 
     async def finish_login(
@@ -613,7 +384,7 @@ class RelyingParty:
             max_age=pending.max_age,
             essential_acr=pending.essential_acr,
             trusted_audiences=s.trusted_audiences,
-            client_secret=self._client_secret(),
+            client_secret=self._identity.client_secret,
             max_iat_age=MAX_IAT_AGE,
             **hashes,
         )
@@ -627,7 +398,7 @@ class RelyingParty:
         # unencrypted ID token when encryption was negotiated is rejected. The signed inner
         # JWT is what gets validated and kept (RP-Initiated Logout §2: id_token_hint).
         raw = unwrap_nested_jwt(
-            raw, self._decryption("id_token"), prefix="id_token", error=IDTokenError
+            raw, self._identity.decryption("id_token"), prefix="id_token", error=IDTokenError
         )
         if expectations.allowed_algs[0].startswith("HS"):
             return validate_id_token(raw, KeySet([]), expectations)
@@ -654,7 +425,7 @@ class RelyingParty:
         request = userinfo.build_userinfo_request(endpoint, tokens.access_token, tokens.token_type)
         body = userinfo.parse_userinfo_response(await self._send(request, trace))
         expected_sub = self._sub_of(tokens)
-        decryption = self._decryption("userinfo")
+        decryption = self._identity.decryption("userinfo")
         if isinstance(body, dict):
             if decryption is not None:
                 # Registration §2 / OIDC Core §5.3.2: encryption was negotiated.
@@ -671,7 +442,7 @@ class RelyingParty:
         alg = (
             self.settings.userinfo_signed_response_alg or self.settings.id_token_signed_response_alg
         )
-        secret = self._client_secret()
+        secret = self._identity.client_secret
         claims = await self._with_keys(
             lambda keys: userinfo.verify_userinfo_jwt(
                 body, keys, allowed_algs=(alg,), client_secret=secret
@@ -687,7 +458,7 @@ class RelyingParty:
         if not tokens.id_token:
             raise LoginStateError("session: no ID token to compare the userinfo sub with")
         # The ID token was validated when it was stored; only its sub is read here.
-        return str(_stored_claims(tokens.id_token)["sub"])
+        return str(stored_id_token_claims(tokens.id_token)["sub"])
 
     async def refresh(self, tokens: TokenSet, *, trace: TraceSink | None = None) -> TokenSet:
         """Use the refresh token (RFC 6749 §6); a new ID token is checked per OIDC Core §12.2."""
@@ -708,9 +479,9 @@ class RelyingParty:
         self, new_raw: str, old_raw: str, trace: TraceSink | None
     ) -> IDToken:
         meta = await self.metadata(trace=trace)
-        client_id = self._require_client_id()
+        client_id = self._identity.require_client_id()
         # The original token was validated at login; re-read it for the comparison.
-        original = IDToken(claims=_stored_claims(old_raw), header={}, raw=old_raw)
+        original = IDToken(claims=stored_id_token_claims(old_raw), header={}, raw=old_raw)
         expectations = IDTokenExpectations(
             issuer=meta.issuer,
             client_id=client_id,
@@ -718,7 +489,7 @@ class RelyingParty:
             now=self._now(),
             clock_skew=self.settings.clock_skew,
             trusted_audiences=self.settings.trusted_audiences,
-            client_secret=self._client_secret(),
+            client_secret=self._identity.client_secret,
             max_iat_age=MAX_IAT_AGE,
         )
         new = await self._validate_id_token(new_raw, expectations, trace)
@@ -757,50 +528,17 @@ class RelyingParty:
         endpoint = self._require(meta.registration_endpoint, "registration_endpoint")
         initial = await self._initial_access_token(meta, trace)
         request = registration.build_registration_request(
-            endpoint, self._registration_metadata(meta), initial
+            endpoint,
+            registration_request_metadata(
+                self.settings,
+                self._identity.registered_jwks(),
+                has_signing_key=bool(self._identity.client_key),
+            ),
+            initial,
         )
         result = registration.parse_registration_response(await self._send(request, trace))
-        self._registry.save(result)
-        self._registration = result
+        self._identity.keep_registration(result)
         return result
-
-    def _registration_metadata(self, meta: ProviderMetadata) -> dict[str, Any]:
-        s = self.settings
-        types = s.response_type.split()
-        key = self._client_key
-        method = s.token_endpoint_auth_method or (
-            "private_key_jwt" if key and not s.client_secret else "client_secret_basic"
-        )
-        metadata = registration.registration_metadata(
-            redirect_uris=[s.effective_redirect_uri],
-            post_logout_redirect_uris=[s.effective_post_logout_redirect_uri],
-            response_types=[" ".join(types)],
-            grant_types=["authorization_code", "refresh_token"],
-            token_endpoint_auth_method=method,
-            id_token_signed_response_alg=s.id_token_signed_response_alg,
-            jwks=self.public_jwks()
-            if key or self._request_object_key or self._encryption_key
-            else None,
-            userinfo_signed_response_alg=s.userinfo_signed_response_alg,
-            software_id=s.template_client,
-            backchannel_logout_uri=f"{s.effective_base_url}/backchannel-logout",
-        )
-        # Front-Channel Logout 1.0 §2: iss and sid tell which session ends (the iframe is
-        # cross-site, so no session cookie comes with it).
-        for kind in ("id_token", "userinfo"):
-            pair = getattr(s, f"{kind}_encryption")
-            if pair is not None:
-                # Registration §2: the OP encrypts with this alg and enc (to our jwks key
-                # or to a key derived from the client secret).
-                metadata[f"{kind}_encrypted_response_alg"] = pair[0]
-                metadata[f"{kind}_encrypted_response_enc"] = pair[1]
-        metadata["frontchannel_logout_uri"] = f"{s.effective_base_url}/frontchannel-logout"
-        metadata["frontchannel_logout_session_required"] = True
-        metadata["backchannel_logout_session_required"] = True
-        if s.effective_base_url.startswith("https://"):
-            # OIDC Registration §2: initiate_login_uri MUST use the https scheme.
-            metadata["initiate_login_uri"] = f"{s.effective_base_url}/initiate-login"
-        return metadata
 
     async def _initial_access_token(
         self, meta: ProviderMetadata, trace: TraceSink | None
@@ -825,8 +563,7 @@ class RelyingParty:
 
     async def clean_registration(self) -> None:
         """Forget the dynamic registration (the static client_id, if any, is used again)."""
-        self._registry.delete()
-        self._registration = None
+        self._identity.forget_registration()
 
     # Logout and APIs ---------------------------------------------------------------
 
@@ -846,9 +583,9 @@ class RelyingParty:
     async def validate_logout_token(self, logout_token: str) -> LogoutToken:
         """Validate a back-channel logout token (Back-Channel Logout 1.0 §2.6)."""
         meta = await self.metadata()
-        client_id = self._require_client_id()
+        client_id = self._identity.require_client_id()
         alg = self.settings.id_token_signed_response_alg
-        decryption = self._decryption("id_token")
+        decryption = self._identity.decryption("id_token")
         if decryption is not None and is_compact_jwe(logout_token):
             # Back-Channel Logout 1.0 §2.6 step 1: "If the Logout Token is encrypted, decrypt
             # it using the keys and algorithms that the Client specified during Registration
@@ -893,9 +630,4 @@ class RelyingParty:
 
     def public_jwks(self) -> dict[str, Any]:
         """The RP's public keys: private_key_jwt, request objects, and encryption (``use: enc``)."""
-        return public_jwks(
-            self._client_key,
-            self._request_object_key,
-            encryption_key=self._encryption_key,
-            encryption_alg=self.settings.encryption_key_alg,
-        )
+        return self._identity.public_jwks()

@@ -1,6 +1,7 @@
-"""Keeps a dynamic client registration in a JSON file, as the original sample did.
+"""The dynamic client registration: the metadata we register, and the file we keep it in.
 
-The file holds the client secret, so it is written atomically with mode 0600.
+As the original sample did, the registration is kept in a JSON file; it holds the client
+secret, so it is written atomically with mode 0600.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from oidc_rp.core.registration import ClientRegistration
+from oidc_rp.core.registration import ClientRegistration, registration_metadata
 from oidc_rp.errors import OIDCError
+from oidc_rp.settings import Settings
 
-__all__ = ["RegistrationFile"]
+__all__ = ["RegistrationFile", "registration_request_metadata"]
 
 log = logging.getLogger("oidc_rp.registry")
 
@@ -54,3 +57,46 @@ class RegistrationFile:
     def delete(self) -> None:
         """Remove the saved registration, if any."""
         self.path.unlink(missing_ok=True)
+
+
+def registration_request_metadata(
+    settings: Settings, jwks: dict[str, Any] | None, *, has_signing_key: bool
+) -> dict[str, Any]:
+    """The client metadata this RP registers (RFC 7591 §2, OIDC Registration §2).
+
+    ``jwks`` is our public key set (registered when we have keys); without a client secret
+    but with a signing key, the client authenticates with private_key_jwt.
+    """
+    s = settings
+    base = s.effective_base_url
+    method = s.token_endpoint_auth_method or (
+        "private_key_jwt" if has_signing_key and not s.client_secret else "client_secret_basic"
+    )
+    metadata = registration_metadata(
+        redirect_uris=[s.effective_redirect_uri],
+        post_logout_redirect_uris=[s.effective_post_logout_redirect_uri],
+        response_types=[" ".join(s.response_type.split())],
+        grant_types=["authorization_code", "refresh_token"],
+        token_endpoint_auth_method=method,
+        id_token_signed_response_alg=s.id_token_signed_response_alg,
+        jwks=jwks,
+        userinfo_signed_response_alg=s.userinfo_signed_response_alg,
+        software_id=s.template_client,
+        backchannel_logout_uri=f"{base}/backchannel-logout",
+    )
+    for kind in ("id_token", "userinfo"):
+        pair = getattr(s, f"{kind}_encryption")
+        if pair is not None:
+            # Registration §2: the OP encrypts with this alg and enc (to our jwks key or
+            # to a key derived from the client secret).
+            metadata[f"{kind}_encrypted_response_alg"] = pair[0]
+            metadata[f"{kind}_encrypted_response_enc"] = pair[1]
+    # Front-Channel Logout 1.0 §2: iss and sid tell which session ends (the iframe is
+    # cross-site, so no session cookie comes with it).
+    metadata["frontchannel_logout_uri"] = f"{base}/frontchannel-logout"
+    metadata["frontchannel_logout_session_required"] = True
+    metadata["backchannel_logout_session_required"] = True
+    if base.startswith("https://"):
+        # OIDC Registration §2: initiate_login_uri MUST use the https scheme.
+        metadata["initiate_login_uri"] = f"{base}/initiate-login"
+    return metadata
