@@ -35,6 +35,12 @@ from support.test_op import Call, TestOP
 CODE_RESPONSE_TYPES = ("code", "code id_token", "code token", "code id_token token")
 #: The RP's own signing key (private_key_jwt, signed request objects), published at /jwks.
 RP_KEY_JWK = json.dumps(RSAKey.generate_key(2048, private=True).as_dict(private=True))
+ENCRYPTION_SETTINGS = (
+    "id_token_encrypted_response_alg",
+    "id_token_encrypted_response_enc",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
+)
 
 
 class Clock:
@@ -64,10 +70,17 @@ def client_metadata(base_url: str, settings: dict[str, Any]) -> dict[str, Any]:
         ),
         "id_token_signed_response_alg": settings.get("id_token_signed_response_alg", "RS256"),
     }
-    if settings.get("client_private_key") or settings.get("request_object_key"):
+    keys = ("client_private_key", "request_object_key", "client_encryption_key")
+    if any(settings.get(name) for name in keys):
+        # The app publishes its public keys (signing and ``use: enc``) at GET /jwks.
         metadata["jwks_uri"] = f"{base_url}/jwks"
     if settings.get("userinfo_signed_response_alg"):
         metadata["userinfo_signed_response_alg"] = settings["userinfo_signed_response_alg"]
+    for name in ENCRYPTION_SETTINGS:
+        # Registration §2: the OP encrypts ID tokens / userinfo with these (enc default
+        # A128CBC-HS256), to the key at jwks_uri or a key derived from the client secret.
+        if settings.get(name):
+            metadata[name] = settings[name]
     return metadata
 
 

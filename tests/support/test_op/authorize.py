@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from .cases import edits_for
 from .context import Context
 from .edits import apply_edits
+from .encryption import encrypt_response
 from .errors import OPFailure
 from .id_tokens import (
     claims_for_scope,
@@ -66,6 +67,11 @@ async def handle_authorization(ctx: Context, query: dict[str, str]) -> Response:
         error["iss"] = ctx.issuer
         return form_post_page(redirect_uri, error)
     response = _approve(ctx, client, params, response_type)
+    if "id_token" in response:
+        # OIDC Core §10.2: the front-channel ID token is encrypted like the others.
+        response["id_token"] = await encrypt_response(
+            state, client, "id_token", response["id_token"], nested=True
+        )
     response = apply_edits(response, edits_for(state.case, "authorization_response"), now=0)
     mode = params.get("response_mode") or ("query" if response_type == {"code"} else "fragment")
     return deliver(redirect_uri, response, mode)

@@ -63,6 +63,12 @@ class Case:
     require_claims_request: Literal["", "id_token", "userinfo"] = ""
     form_post_error: bool = False  # answer login_required by form_post
     backchannel_alg: Literal["registered", "none", "wrong"] = "registered"
+    # The alg the client must register as id_token_/userinfo_encrypted_response_alg.
+    id_token_encryption: str | None = None
+    userinfo_encryption: str | None = None
+    # ID tokens sent unencrypted although negotiated, with the JWE tag bytes XOR 0x5A, or
+    # encrypted with RSA1_5 instead of the registered alg.
+    id_token_jwe_fault: Literal["", "unencrypted", "corrupt_tag", "rsa1_5"] = ""
 
 
 def _edit(target: Target, member: str, op: Op, arg: object = None) -> tuple[Edit, ...]:
@@ -161,6 +167,32 @@ _ROWS: tuple[Case, ...] = (
         id_token_alg="HS256",
     ),
     Case(
+        "id-token-sig-enc",
+        "ID token signed, then encrypted RSA-OAEP-256 / A128CBC-HS256 to the client's enc key",
+        "accept",
+        id_token_encryption="RSA-OAEP-256",
+    ),
+    Case(
+        "id-token-sig-enc-a128kw",
+        "ID token signed, then encrypted A128KW with the key derived from the client secret",
+        "accept",
+        id_token_encryption="A128KW",
+    ),
+    Case(
+        "id-token-sig-enc-unencrypted",
+        "ID token signed but not encrypted although the client registered encryption",
+        "reject",
+        id_token_encryption="RSA-OAEP-256",
+        id_token_jwe_fault="unencrypted",
+    ),
+    Case(
+        "id-token-sig-enc-invalid-tag",
+        "encrypted ID token, JWE authentication tag bytes XOR 0x5A",
+        "reject",
+        id_token_encryption="RSA-OAEP-256",
+        id_token_jwe_fault="corrupt_tag",
+    ),
+    Case(
         "invalid-athash",
         "front-channel at_hash + '1'",
         "reject",
@@ -210,6 +242,19 @@ _ROWS: tuple[Case, ...] = (
         edits=_edit("userinfo", "sub", "append", "invalid"),
     ),
     Case("userinfo-signed", "userinfo as an RS256 JWT", "accept", userinfo_alg="RS256"),
+    Case(
+        "userinfo-enc",
+        "userinfo claims (JSON) encrypted RSA-OAEP-256 / A128CBC-HS256, not signed",
+        "accept",
+        userinfo_encryption="RSA-OAEP-256",
+    ),
+    Case(
+        "userinfo-sig-enc",
+        "userinfo signed RS256 (iss, aud), then encrypted RSA-OAEP-256",
+        "accept",
+        userinfo_alg="RS256",
+        userinfo_encryption="RSA-OAEP-256",
+    ),
     Case(
         "claims-request-id-token",
         "requires the claims parameter asking claims in the ID token; puts them there",
@@ -340,6 +385,13 @@ _ROWS: tuple[Case, ...] = (
         "ID token aud = [client_id]",
         "accept",
         edits=_edit("id_token", "aud", "to_array"),
+    ),
+    Case(
+        "encrypted-idtoken-usingrsa15",
+        "ID token encrypted with RSA1_5 instead of the registered RSA-OAEP-256",
+        "reject",
+        id_token_encryption="RSA-OAEP-256",
+        id_token_jwe_fault="rsa1_5",
     ),
     Case(
         "invalid-authorization-response-iss",

@@ -22,6 +22,7 @@ from joserfc.jwk import KeySet, OctKey
 
 from .cases import Case
 from .edits import unverified_header
+from .encryption import check_encryption_metadata
 from .errors import OPFailure
 from .keys import ALG_KTY, registry_for
 
@@ -56,6 +57,8 @@ def register(case: Case, metadata: dict[str, Any]) -> dict[str, Any]:
     client.setdefault("grant_types", ["authorization_code", "refresh_token"])
     client.setdefault("id_token_signed_response_alg", "RS256")
     _apply_case_metadata(case, client)
+    check_encryption_metadata(client)
+    _check_case_encryption(case, client)
     client["client_id"] = metadata.get("client_id") or "client-" + secrets.token_urlsafe(9)
     if client["token_endpoint_auth_method"] != "none" or case.id_token_alg == "HS256":
         client["client_secret"] = metadata.get("client_secret") or secrets.token_urlsafe(32)
@@ -76,6 +79,18 @@ def _apply_case_metadata(case: Case, client: dict[str, Any]) -> None:
         client["request_object_signing_alg"] = "none"
     elif case.request_object in ("request_uri_rs256", "request_rs256"):
         client["request_object_signing_alg"] = "RS256"
+
+
+def _check_case_encryption(case: Case, client: dict[str, Any]) -> None:
+    """The encryption cases need the client to have registered their key management alg."""
+    for kind, alg in (
+        ("id_token", case.id_token_encryption),
+        ("userinfo", case.userinfo_encryption),
+    ):
+        if alg and client.get(f"{kind}_encrypted_response_alg") != alg:
+            raise OPFailure(
+                "invalid_client_metadata", f"this test needs {kind}_encrypted_response_alg={alg}"
+            )
 
 
 async def client_keys(client: dict[str, Any]) -> KeySet:

@@ -12,6 +12,7 @@ from .cases import edits_for
 from .clients import AUTH_METHODS, register
 from .context import Context
 from .edits import apply_edits
+from .encryption import CONTENT_ENCRYPTION, ENCRYPTION_ALGS
 from .errors import OPFailure
 
 DEFAULT_ID_TOKEN_ALGS = ["RS256", "ES256", "EdDSA", "HS256"]
@@ -74,6 +75,10 @@ def provider_metadata(ctx: Context) -> dict[str, Any]:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": _id_token_algs(case.id_token_alg),
         "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "id_token_encryption_alg_values_supported": list(ENCRYPTION_ALGS),
+        "id_token_encryption_enc_values_supported": list(CONTENT_ENCRYPTION),
+        "userinfo_encryption_alg_values_supported": list(ENCRYPTION_ALGS),
+        "userinfo_encryption_enc_values_supported": list(CONTENT_ENCRYPTION),
         "request_object_signing_alg_values_supported": ["none", "RS256", "ES256"],
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "HS256"],

@@ -18,6 +18,7 @@ from .cases import edits_for
 from .clients import authenticate_client
 from .context import Context
 from .edits import apply_edits
+from .encryption import encrypt_response
 from .errors import OPFailure
 from .id_tokens import mint_id_token, requested_claims
 from .request_objects import PAR_URN_PREFIX, merge_with_query, verify_request_object
@@ -50,6 +51,11 @@ async def handle_token(ctx: Context, headers: dict[str, str], form: dict[str, st
         raise OPFailure(
             "unsupported_grant_type",
             "grant_type must be authorization_code, refresh_token or client_credentials",
+        )
+    if "id_token" in body:
+        # OIDC Core §10.2 / Registration §2: signed, then encrypted when the client asked.
+        body["id_token"] = await encrypt_response(
+            ctx.state, client, "id_token", body["id_token"], nested=True
         )
     body = apply_edits(body, edits_for(ctx.state.case, "token_response"), now=0)
     return JSONResponse(body, headers=NO_STORE)

@@ -5,7 +5,8 @@ body parameter (a case may allow only one of them); a token in the URL query, or
 once, fails the call. Claims follow the granted scope and the ``userinfo`` member of the
 ``claims`` request parameter (OIDC Core §5.5); the response is a signed JWT
 (``application/jwt``, with ``iss`` and ``aud``) when the client registered
-``userinfo_signed_response_alg`` or the case forces it.
+``userinfo_signed_response_alg`` or the case forces it, then encrypted (the signed JWT, or the
+JSON text of the claims) when the client registered ``userinfo_encrypted_response_alg``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from .cases import edits_for
 from .context import Context
 from .edits import apply_edits
+from .encryption import encrypt_response, userinfo_plaintext
 from .errors import OPFailure
 from .id_tokens import claims_for_scope, requested_claims
 from .keys import sign
@@ -63,15 +65,21 @@ async def handle_userinfo(
     claims.update(requested_claims(grant.claims_request, "userinfo"))
     claims = apply_edits(claims, edits_for(state.case, "userinfo"), now=int(time.time()))
     alg = state.case.userinfo_alg or client.get("userinfo_signed_response_alg")
-    if not alg:
+    encrypted = bool(client.get("userinfo_encrypted_response_alg"))
+    if not alg and not encrypted:
         return JSONResponse(claims, headers={"Cache-Control": "no-store"})
-    claims.update(iss=ctx.issuer, aud=client["client_id"])
-    with ctx.registry.lock:
-        body = sign(
-            claims,
-            alg=str(alg),
-            keys=state.keys,
-            client_secret=client.get("client_secret"),
-            typ=None,
-        )
+    if alg:
+        claims.update(iss=ctx.issuer, aud=client["client_id"])
+        with ctx.registry.lock:
+            body = sign(
+                claims,
+                alg=str(alg),
+                keys=state.keys,
+                client_secret=client.get("client_secret"),
+                typ=None,
+            )
+    else:
+        body = userinfo_plaintext(claims)
+    # Registration §2: signed (if asked), then encrypted (if asked); both are application/jwt.
+    body = await encrypt_response(state, client, "userinfo", body, nested=bool(alg))
     return Response(body, media_type="application/jwt", headers={"Cache-Control": "no-store"})
