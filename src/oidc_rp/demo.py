@@ -50,6 +50,10 @@ def _op_main(port: int) -> None:
     """Serve the demo OP in this process (a child of ``oidc-rp demo``); print its port."""
     # oidc-provider-mock drives deprecated authlib APIs, which warn at import and on each
     # token request; in a process of its own they cannot disturb the app (or a test run).
+    # authlib installs an "always" filter for its own warning class when imported, so the
+    # ignore filter goes in after that import.
+    import authlib.deprecate  # noqa: F401
+
     warnings.simplefilter("ignore", DeprecationWarning)
     import oidc_provider_mock
     import werkzeug.serving
