@@ -4,10 +4,10 @@ The app registers its encryption algs (Registration §2) and publishes its RSA e
 (``use: enc``) at ``/jwks``, its ``jwks_uri``; the test OP signs, then encrypts to that key
 (RSA-OAEP-256) or to the key derived from the client secret (A128KW, OIDC Core §10.2), every ID
 token (authorization, token and refresh responses) and userinfo response. What the OP sends is
-checked in tests/support/test_test_op.py. Refused: an unencrypted ID token although encryption
-was negotiated (OIDC Core §3.1.3.7 step 1), a JWE whose authentication tag was altered, and
-RSA1_5 key wrapping (RFC 8725 §3.2, FAPI 1.0 Advanced §8.6.1), each a ``ProtocolError`` (502)
-with no further call.
+checked in tests/support/test_test_op_encryption.py. Refused: an unencrypted ID token although
+encryption was negotiated (OIDC Core §3.1.3.7 step 1), a JWE whose authentication tag was
+altered, and RSA1_5 key wrapping (RFC 8725 §3.2, FAPI 1.0 Advanced §8.6.1), each a
+``ProtocolError`` (502) with no further call.
 """
 
 from __future__ import annotations
