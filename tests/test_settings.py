@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "authn_parameters": {},
     "request_object_key": None,
     "request_object_signing_alg": None,
+    "dpop_signing_alg": None,
+    "dpop_key": None,
     "dcr_client_id": None,
     "dcr_client_secret": None,
     "template_client": None,
@@ -573,3 +575,73 @@ def test_encryption_settings_defaults_and_key_file(tmp_path: Path) -> None:
     assert ENC_RSA not in repr(settings)
     plain = _load(tmp_path)
     assert plain.id_token_encryption is None and plain.userinfo_encryption is None
+
+
+# DPoP (RFC 9449) ------------------------------------------------------------------------
+
+DPOP_EC = json.dumps(ECKey.generate_key("P-256", private=True).as_dict(private=True))
+DPOP_EC384 = json.dumps(ECKey.generate_key("P-384", private=True).as_dict(private=True))
+DPOP_BAD: list[tuple[dict[str, Any], str]] = [
+    (
+        {"dpop_signing_alg": "none"},
+        "dpop_signing_alg: 'none' is refused (none and symmetric algorithms)",
+    ),
+    (
+        {"dpop_signing_alg": "HS256"},
+        "dpop_signing_alg: 'HS256' is refused (none and symmetric algorithms)",
+    ),
+    (
+        {"dpop_signing_alg": "hs512"},
+        "dpop_signing_alg: 'hs512' is refused (none and symmetric algorithms)",
+    ),
+    (
+        {"dpop_signing_alg": "ES256K"},
+        "dpop_signing_alg: unsupported 'ES256K' (one of ES256, ES384, "
+        "ES512, RS256, RS384, RS512, PS256, PS384, PS512, EdDSA, Ed25519, Ed448)",
+    ),
+    ({"dpop_key": DPOP_EC}, "dpop_key: set dpop_signing_alg too"),
+    ({"dpop_signing_alg": "ES384", "dpop_key": DPOP_EC}, "dpop_key: ES384 needs an EC P-384 key"),
+    ({"dpop_signing_alg": "PS256", "dpop_key": DPOP_EC}, "dpop_key: PS256 needs an RSA key"),
+    (
+        {"dpop_signing_alg": "Ed25519", "dpop_key": ENC_RSA},
+        "dpop_key: Ed25519 needs an OKP Ed25519 key",
+    ),
+    (
+        {"dpop_signing_alg": "ES256", "dpop_key": "{not json"},
+        "dpop_key: not a valid JWK (bad JSON)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "line"), DPOP_BAD)
+def test_dpop_settings_are_checked(tmp_path: Path, values: dict[str, Any], line: str) -> None:
+    message = _error(tmp_path, **values)
+    assert message == f"{tmp_path / 'settings.json'}: {line}"
+    assert DPOP_EC not in message and ENC_RSA not in message
+
+
+@pytest.mark.parametrize(
+    ("alg", "key"),
+    [
+        ("ES256", DPOP_EC),
+        ("ES384", DPOP_EC384),
+        ("RS256", ENC_RSA),
+        ("PS256", ENC_RSA),
+        ("EdDSA", ENC_OKP),
+        ("Ed25519", ENC_OKP),
+    ],
+)
+def test_dpop_settings_accept_a_key_that_fits(tmp_path: Path, alg: str, key: str) -> None:
+    settings = _load(tmp_path, dpop_signing_alg=alg, dpop_key=key)
+    assert settings.dpop_signing_alg == alg and settings.secret("dpop_key") == key
+    assert key not in repr(settings)
+
+
+def test_dpop_key_from_a_file_and_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "dpop.jwk").write_text(DPOP_EC)
+    settings = _load(tmp_path, dpop_signing_alg="ES256", dpop_key="dpop.jwk")
+    assert settings.secret("dpop_key") == DPOP_EC
+    env = {"OIDC_RP_DPOP_SIGNING_ALG": "ES256", "OIDC_RP_DPOP_KEY_FILE": str(tmp_path / "dpop.jwk")}
+    assert _load(tmp_path, env).secret("dpop_key") == DPOP_EC
+    # Without a key, one is generated per RelyingParty at start.
+    assert _load(tmp_path, dpop_signing_alg="ES256").dpop_key is None

@@ -36,6 +36,7 @@ from oidc_rp.core.messages import HttpRequest, HttpResponse
 from oidc_rp.core.metadata import ProviderMetadata
 from oidc_rp.core.registration import ClientRegistration
 from oidc_rp.core.transaction import PendingLogin
+from oidc_rp.dpop import DPoPClient
 from oidc_rp.errors import (
     IDTokenError,
     LoginStateError,
@@ -91,6 +92,7 @@ class RelyingParty:
         self._clock = clock
         self._provider = ProviderCache(settings, self._send, self._now)
         self._identity = ClientIdentity(settings)
+        self._dpop = DPoPClient(settings, self._send, self._now)
 
     async def aclose(self) -> None:
         """Release the HTTP connection pool (when this RP created it)."""
@@ -196,6 +198,7 @@ class RelyingParty:
         endpoint = self._require(meta.authorization_endpoint, "authorization_endpoint")
         if self.settings.audience and "audience" not in options.extra:
             options = replace(options, extra={**options.extra, "audience": self.settings.audience})
+        options = self._dpop.bind_authorization_code(options, meta)  # RFC 9449 §10
         pending = self._new_pending(options, meta, client_id)
         params = authorize.build_authorization_parameters(
             client_id=client_id,
@@ -250,14 +253,19 @@ class RelyingParty:
         par = self._require(
             meta.pushed_authorization_request_endpoint, "pushed_authorization_request_endpoint"
         )
-        headers, auth_form = client_auth_parameters(
-            self._identity.client_authentication(meta),
-            audience=meta.issuer,
-            now=self._now(),
-            jti=rnd.generate_jti(),
-        )
-        request = authorize.build_pushed_authorization_request(par, params, (headers, auth_form))
-        pushed = authorize.parse_pushed_authorization_response(await self._send(request, trace))
+
+        def build() -> HttpRequest:
+            client_auth = client_auth_parameters(
+                self._identity.client_authentication(meta),
+                audience=meta.issuer,
+                now=self._now(),
+                jti=rnd.generate_jti(),
+            )
+            return authorize.build_pushed_authorization_request(par, params, client_auth)
+
+        # RFC 9449 §10.1: a DPoP proof with the pushed request binds the code to the key.
+        response = await self._dpop.send_to_as(meta, build, trace)
+        pushed = authorize.parse_pushed_authorization_response(response)
         front = {"client_id": params["client_id"], "request_uri": pushed.request_uri}
         return authorize.build_authorization_url(endpoint, front)
 
@@ -328,12 +336,26 @@ class RelyingParty:
     ) -> TokenSet:
         endpoint = self._require(meta.token_endpoint, "token_endpoint")
         grant = token.authorization_code_grant(code, pending.redirect_uri, pending.code_verifier)
-        request = self._authenticated_form(meta, endpoint, grant)
-        parsed = token.parse_token_response(
-            await self._send(request, trace), expect_id_token="openid" in pending.scope.split()
-        )
+        expect_id_token = "openid" in pending.scope.split()
+        parsed = await self._token_request(meta, endpoint, grant, expect_id_token, trace)
         # RFC 6749 §5.1: a token response without scope grants the scope requested.
         return self._token_set(parsed, previous=None, requested_scope=pending.scope)
+
+    async def _token_request(
+        self,
+        meta: ProviderMetadata,
+        endpoint: str,
+        grant: Mapping[str, str],
+        expect_id_token: bool,
+        trace: TraceSink | None,
+    ) -> token.TokenResponse:
+        """POST a grant (with a DPoP proof when configured, RFC 9449 §5) and check the answer."""
+        response = await self._dpop.send_to_as(
+            meta, lambda: self._authenticated_form(meta, endpoint, grant), trace
+        )
+        parsed = token.parse_token_response(response, expect_id_token=expect_id_token)
+        self._dpop.check_token_type(parsed.token_type)
+        return parsed
 
     def _token_set(
         self,
@@ -423,7 +445,10 @@ class RelyingParty:
         if not tokens.access_token:
             raise NotSupportedError("userinfo: no access token in this session")
         request = userinfo.build_userinfo_request(endpoint, tokens.access_token, tokens.token_type)
-        body = userinfo.parse_userinfo_response(await self._send(request, trace))
+        response = await self._dpop.send_to_rs(
+            request, tokens.token_type, tokens.access_token, trace
+        )
+        body = userinfo.parse_userinfo_response(response)
         expected_sub = self._sub_of(tokens)
         decryption = self._identity.decryption("userinfo")
         if isinstance(body, dict):
@@ -466,10 +491,8 @@ class RelyingParty:
             raise NotSupportedError("refresh: no refresh token in this session")
         meta = await self.metadata(trace=trace)
         endpoint = self._require(meta.token_endpoint, "token_endpoint")
-        request = self._authenticated_form(
-            meta, endpoint, token.refresh_token_grant(tokens.refresh_token)
-        )
-        parsed = token.parse_token_response(await self._send(request, trace), expect_id_token=False)
+        grant = token.refresh_token_grant(tokens.refresh_token)
+        parsed = await self._token_request(meta, endpoint, grant, False, trace)
         if parsed.id_token and tokens.id_token:
             new = await self._validate_refreshed(parsed.id_token, tokens.id_token, trace)
             parsed = replace(parsed, id_token=new.raw)  # the signed JWT, if it was a JWE
@@ -622,7 +645,10 @@ class RelyingParty:
         if key:
             headers[s.subscription_key_header.lower()] = key
         try:
-            response = await self._send(HttpRequest("GET", s.api_endpoint, headers), trace)
+            request = HttpRequest("GET", s.api_endpoint, headers)
+            response = await self._dpop.send_to_rs(
+                request, tokens.token_type, tokens.access_token, trace
+            )
         except (OPUnreachableError, OIDCError) as exc:
             return ApiResponse(status=None, headers={}, body="", error=exc.message)
         body = response.body.decode("utf-8", "replace")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from oidc_rp.core.dpop import DPOP_SIGNING_ALGS, check_dpop_key
 from oidc_rp.core.jwe import DEFAULT_ENC, SYMMETRIC_ALGS, check_encryption_choice
 from oidc_rp.errors import ConfigurationError
 from oidc_rp.keys import load_encryption_key, load_private_key
@@ -44,9 +45,10 @@ SECRET_KEYS = (
     "request_object_key",
     "client_private_key",
     "client_encryption_key",
+    "dpop_key",
 )
 # Keys holding a private key, inline (PEM or JWK) or as the path of a file.
-KEY_KEYS = ("request_object_key", "client_private_key", "client_encryption_key")
+KEY_KEYS = ("request_object_key", "client_private_key", "client_encryption_key", "dpop_key")
 # Paths of files the RP reads; in the settings file, relative to the file's directory.
 PATH_KEYS = ("ca_file", "tls_cert_file", "tls_key_file")
 ENDPOINT_KEYS = (
@@ -135,6 +137,9 @@ class Settings(BaseModel):
     authn_parameters: dict[str, str] = Field(default_factory=dict)
     request_object_key: SecretStr | None = None
     request_object_signing_alg: str | None = None
+    # DPoP, sender-constrained tokens (RFC 9449): off unless an algorithm is set.
+    dpop_signing_alg: str | None = None
+    dpop_key: SecretStr | None = None
 
     # Dynamic client registration (RFC 7591), as in the sample.
     dcr_client_id: str | None = None
@@ -173,6 +178,7 @@ class Settings(BaseModel):
         self._check_op()
         self._check_client()
         self._check_encryption()
+        self._check_dpop()
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file: set both tls_cert_file and tls_key_file, or neither")
         if self.session_absolute_timeout < self.session_idle_timeout:
@@ -252,6 +258,22 @@ class Settings(BaseModel):
             raise ValueError(
                 "client_encryption_key: set, but no *_encrypted_response_alg uses it "
                 "(RSA-OAEP, RSA-OAEP-256, ECDH-ES...)"
+            )
+
+    def _check_dpop(self) -> None:
+        alg = self.dpop_signing_alg
+        if alg is None:
+            if self.dpop_key is not None:
+                raise ValueError("dpop_key: set dpop_signing_alg too")
+            return
+        # RFC 9449 §4.2: alg "MUST NOT be none or an identifier for a symmetric algorithm".
+        if alg.lower() == "none" or alg.upper().startswith("HS"):
+            raise ValueError(
+                f"dpop_signing_alg: {alg!r} is refused (none and symmetric algorithms)"
+            )
+        if alg not in DPOP_SIGNING_ALGS:
+            raise ValueError(
+                f"dpop_signing_alg: unsupported {alg!r} (one of {', '.join(DPOP_SIGNING_ALGS)})"
             )
 
     # Derived values -------------------------------------------------------------
@@ -466,9 +488,14 @@ def _check_files(settings: Settings, source: _Source) -> None:
         if value is not None:
             load = load_encryption_key if key == "client_encryption_key" else load_private_key
             try:
-                load(key, value)
+                loaded = load(key, value)
             except ConfigurationError as exc:
                 raise source.error(key, exc.message.partition(": ")[2]) from None
+            if key == "dpop_key" and settings.dpop_signing_alg is not None:
+                try:
+                    check_dpop_key(loaded, settings.dpop_signing_alg)
+                except ValueError as exc:
+                    raise source.error(key, str(exc).partition(": ")[2]) from None
 
 
 def load_settings(
