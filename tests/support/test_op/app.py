@@ -67,8 +67,8 @@ async def _bodies(request: Request) -> tuple[list[tuple[str, str]], Any]:
 def _failure_response(endpoint: str, failure: OPFailure) -> Response:
     if endpoint in HTML_ENDPOINTS:
         return error_page(failure)
-    headers = {"Cache-Control": "no-store"}
-    if failure.status == 401:
+    headers = {"Cache-Control": "no-store", **failure.headers}
+    if failure.status == 401 and "WWW-Authenticate" not in headers:
         headers["WWW-Authenticate"] = f'Bearer error="{failure.error}"'
     body = {"error": failure.error, "error_description": failure.description}
     return JSONResponse(body, status_code=failure.status, headers=headers)
@@ -79,6 +79,10 @@ async def _dispatch(ctx: Context, endpoint: str, request: Request, call: Call) -
     if (endpoint in POST_ONLY and method != "POST") or (endpoint in GET_ONLY and method != "GET"):
         raise OPFailure("invalid_request", f"{method} not allowed here", 405)
     headers = dict(call.headers)
+    # RFC 9449 §4.3 (1): there is not more than one DPoP HTTP request header field.
+    if len(request.headers.getlist("dpop")) > 1:
+        status = 401 if endpoint == "userinfo" else 400
+        raise OPFailure("invalid_dpop_proof", "more than one DPoP header", status)
     query = _single_valued(list(request.query_params.multi_items()))
     form_items, body = await _bodies(request)
     form = _single_valued(form_items)
@@ -91,7 +95,7 @@ async def _dispatch(ctx: Context, endpoint: str, request: Request, call: Call) -
     if endpoint == "token":
         return await handle_token(ctx, headers, form)
     if endpoint == "userinfo":
-        return await handle_userinfo(ctx, headers, query, form)
+        return await handle_userinfo(ctx, method, headers, query, form)
     if endpoint == "registration":
         return handle_registration(ctx, headers, body)
     if endpoint == "end_session":

@@ -195,6 +195,7 @@ def _approve(
                 params.get("max_age"),
                 sid,
                 claims_request,
+                params.get("dpop_jkt"),
             )
             response["code"] = code
         if "token" in response_type:

@@ -69,6 +69,12 @@ class Case:
     # ID tokens sent unencrypted although negotiated, with the JWE tag bytes XOR 0x5A, or
     # encrypted with RSA1_5 instead of the registered alg.
     id_token_jwe_fault: Literal["", "unencrypted", "corrupt_tag", "rsa1_5"] = ""
+    # DPoP (RFC 9449): the token endpoint requires a proof; the AS and the RS demand their
+    # nonce (§8, §9); the scheme the RS challenges with; the AS ignores proofs (Bearer, §5).
+    dpop_required: bool = False
+    dpop_nonce: bool = False
+    dpop_scheme: str = "DPoP"
+    dpop_ignored: bool = False
 
 
 def _edit(target: Target, member: str, op: Op, arg: object = None) -> tuple[Edit, ...]:
@@ -435,6 +441,33 @@ _ROWS: tuple[Case, ...] = (
         "accept",
         edits=_edit("token_response", "scope", "remove")
         + _edit("token_response", "expires_in", "remove"),
+    ),
+    Case(
+        "dpop-happy-path",
+        "DPoP required at the token endpoint; AS and RS first answer use_dpop_nonce",
+        "accept",
+        dpop_required=True,
+        dpop_nonce=True,
+    ),
+    Case(
+        "dpop-happy-path-no-nonce",
+        "DPoP required at the token endpoint; no nonce demanded",
+        "accept",
+        dpop_required=True,
+    ),
+    Case(
+        "dpop-scheme-case-insensitivity",
+        "as dpop-happy-path; the RS nonce challenge spells the scheme 'dPoP'",
+        "accept",
+        dpop_required=True,
+        dpop_nonce=True,
+        dpop_scheme="dPoP",
+    ),
+    Case(
+        "dpop-token-type-bearer",
+        "the AS ignores the DPoP proof: an unbound token with token_type Bearer",
+        "reject",
+        dpop_ignored=True,
     ),
     Case("rp-backchannel-rpinitlogout", "valid back-channel logout token", "accept"),
     Case(

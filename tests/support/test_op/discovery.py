@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from .cases import edits_for
 from .clients import AUTH_METHODS, register
 from .context import Context
+from .dpop import DPOP_ALGS
 from .edits import apply_edits
 from .encryption import CONTENT_ENCRYPTION, ENCRYPTION_ALGS
 from .errors import OPFailure
@@ -85,6 +86,7 @@ def provider_metadata(ctx: Context) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGS),
         "claims_supported": list(CLAIMS_SUPPORTED),
         "claims_parameter_supported": True,
         "request_parameter_supported": True,

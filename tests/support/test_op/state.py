@@ -49,6 +49,7 @@ class AuthorizationGrant:
     max_age: str | None
     sid: str
     claims_request: dict[str, Any] = field(default_factory=dict)  # OIDC Core §5.5
+    dpop_jkt: str | None = None  # RFC 9449 §10: the code is bound to this DPoP key
 
 
 @dataclass
@@ -62,6 +63,7 @@ class TokenGrant:
     expires_at: int
     active: bool = True
     claims_request: dict[str, Any] = field(default_factory=dict)  # OIDC Core §5.5
+    jkt: str | None = None  # RFC 9449 §6: bound to this DPoP key (cnf.jkt)
 
 
 @dataclass
@@ -84,6 +86,8 @@ class TestState:
     last_id_token_claims: dict[str, Any] | None = None
     backchannel_results: list[int] = field(default_factory=list)
     used_jtis: set[str] = field(default_factory=set)
+    dpop_jtis: set[str] = field(default_factory=set)  # RFC 9449 §11.1
+    dpop_nonces: dict[str, str] = field(default_factory=dict)  # "as"/"rs" -> nonce (§8, §9)
     authorization_requests: int = 0
     signed_id_tokens: int = 0
     _keys: OPKeys | None = None

@@ -1,5 +1,10 @@
 """Token endpoint (RFC 6749 §4.1.3, §6, OIDC Core §3.1.3, §12), PAR (RFC 9126 §2), revocation
 (RFC 7009 §2) and introspection (RFC 7662 §2), all authenticated like the token endpoint.
+
+A token or PAR request with a DPoP proof (RFC 9449) has it checked before the client is
+authenticated (so a nonce challenge does not use up a client assertion); the access token is
+then bound to the proof's key (``token_type: DPoP``, ``cnf.jkt`` in introspection), and so is
+the refresh token of a public client (§5). A proof at PAR binds the code (§10.1).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from .authorize import ACCESS_TOKEN_LIFETIME
 from .cases import edits_for
 from .clients import authenticate_client
 from .context import Context
+from .dpop import Proof, check_proof
 from .edits import apply_edits
 from .encryption import encrypt_response
 from .errors import OPFailure
@@ -39,14 +45,17 @@ async def _client(ctx: Context, headers: dict[str, str], form: dict[str, str]) -
 
 async def handle_token(ctx: Context, headers: dict[str, str], form: dict[str, str]) -> Response:
     """Answer a token request: authorization_code, refresh_token or client_credentials grant."""
+    proof = check_proof(ctx, headers, "POST", "token", "as")
+    if proof is None and ctx.state.case.dpop_required:
+        raise OPFailure("invalid_request", "this test requires a DPoP proof (RFC 9449 §5)")
     client = await _client(ctx, headers, form)
     grant_type = form.get("grant_type")
     if grant_type == "authorization_code":
-        body = _code_grant(ctx, client, form)
+        body = _code_grant(ctx, client, form, proof)
     elif grant_type == "refresh_token":
-        body = _refresh_grant(ctx, client, form)
+        body = _refresh_grant(ctx, client, form, proof)
     elif grant_type == "client_credentials":
-        body = _client_credentials_grant(ctx, client, form)
+        body = _client_credentials_grant(ctx, client, form, _bound_key(ctx, proof))
     else:
         raise OPFailure(
             "unsupported_grant_type",
@@ -61,7 +70,14 @@ async def handle_token(ctx: Context, headers: dict[str, str], form: dict[str, st
     return JSONResponse(body, headers=NO_STORE)
 
 
-def _code_grant(ctx: Context, client: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+def _bound_key(ctx: Context, proof: Proof | None) -> str | None:
+    """The thumbprint tokens get bound to (none when the case ignores DPoP, RFC 9449 §5)."""
+    return None if proof is None or ctx.state.case.dpop_ignored else proof.jkt
+
+
+def _code_grant(
+    ctx: Context, client: dict[str, Any], form: dict[str, str], proof: Proof | None
+) -> dict[str, Any]:
     state = ctx.state
     with ctx.registry.lock:
         # RFC 6749 §4.1.2: the client MUST NOT use the authorization code more than once.
@@ -74,7 +90,11 @@ def _code_grant(ctx: Context, client: dict[str, Any], form: dict[str, str]) -> d
     if form.get("redirect_uri") != grant.redirect_uri:
         raise OPFailure("invalid_grant", "redirect_uri does not match the authorization request")
     _check_code_verifier(grant, form.get("code_verifier"))
-    return _issue(ctx, client, grant.scope, grant, grant.claims_request, refresh=False)
+    # RFC 9449 §10: the proof key must match dpop_jkt; if they do not match, MUST reject.
+    if grant.dpop_jkt is not None and (proof is None or proof.jkt != grant.dpop_jkt):
+        raise OPFailure("invalid_dpop_proof", "the DPoP key is not the code's dpop_jkt")
+    jkt = _bound_key(ctx, proof)
+    return _issue(ctx, client, grant.scope, grant, grant.claims_request, jkt, refresh=False)
 
 
 def _check_code_verifier(grant: AuthorizationGrant, verifier: str | None) -> None:
@@ -92,7 +112,7 @@ def _check_code_verifier(grant: AuthorizationGrant, verifier: str | None) -> Non
 
 
 def _client_credentials_grant(
-    ctx: Context, client: dict[str, Any], form: dict[str, str]
+    ctx: Context, client: dict[str, Any], form: dict[str, str], jkt: str | None
 ) -> dict[str, Any]:
     """RFC 6749 §4.4: an access token for the client itself (no refresh token, no ID token)."""
     if "client_credentials" not in client.get("grant_types", []):
@@ -102,25 +122,31 @@ def _client_credentials_grant(
     expires_at = int(time.time()) + ACCESS_TOKEN_LIFETIME
     with ctx.registry.lock:
         ctx.state.access_tokens[access_token] = TokenGrant(
-            client["client_id"], scope, "", 0, expires_at
+            client["client_id"], scope, "", 0, expires_at, jkt=jkt
         )
     return {
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": ACCESS_TOKEN_LIFETIME,
         "scope": scope,
     }
 
 
-def _refresh_grant(ctx: Context, client: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+def _refresh_grant(
+    ctx: Context, client: dict[str, Any], form: dict[str, str], proof: Proof | None
+) -> dict[str, Any]:
     with ctx.registry.lock:
         grant = ctx.state.refresh_tokens.pop(form.get("refresh_token", ""), None)
     if grant is None or not grant.active or grant.client_id != client["client_id"]:
         raise OPFailure("invalid_grant", "unknown, revoked or foreign refresh_token")
+    # RFC 9449 §5: a refresh token bound to a public client's key needs a proof with that key.
+    if grant.jkt is not None and (proof is None or proof.jkt != grant.jkt):
+        raise OPFailure("invalid_grant", "the refresh token is bound to another DPoP key")
     scope = form.get("scope", grant.scope)
     if not set(scope.split()) <= set(grant.scope.split()):
         raise OPFailure("invalid_scope", "refresh may not widen the scope")
-    return _issue(ctx, client, scope, grant, grant.claims_request, refresh=True)
+    jkt = _bound_key(ctx, proof)
+    return _issue(ctx, client, scope, grant, grant.claims_request, jkt, refresh=True)
 
 
 def _issue(
@@ -129,10 +155,15 @@ def _issue(
     scope: str,
     grant: AuthorizationGrant | TokenGrant,
     claims_request: dict[str, Any],
+    jkt: str | None,
     *,
     refresh: bool,
 ) -> dict[str, Any]:
-    """Tokens for a code or refresh grant; the claims request lasts as long as the grant."""
+    """Tokens for a code or refresh grant; the claims request lasts as long as the grant.
+
+    With ``jkt`` the access token is DPoP-bound, and the refresh token too for a public client
+    (RFC 9449 §5: refresh tokens issued to confidential clients are not bound).
+    """
     state: TestState = ctx.state
     sid, auth_time = grant.sid, grant.auth_time
     code_grant = grant if isinstance(grant, AuthorizationGrant) else None
@@ -141,7 +172,7 @@ def _issue(
     refresh_token = secrets.token_urlsafe(24)
     body: dict[str, Any] = {
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": ACCESS_TOKEN_LIFETIME,
         "refresh_token": refresh_token,
         "scope": scope,
@@ -151,9 +182,12 @@ def _issue(
         state.access_tokens[access_token] = TokenGrant(
             client["client_id"], scope, sid, auth_time, expires_at, claims_request=claims_request
         )
+        state.access_tokens[access_token].jkt = jkt
         state.refresh_tokens[refresh_token] = TokenGrant(
             client["client_id"], scope, sid, auth_time, now + 86400, claims_request=claims_request
         )
+        if client.get("token_endpoint_auth_method") == "none":
+            state.refresh_tokens[refresh_token].jkt = jkt
         if "openid" in scope.split():
             body["id_token"] = mint_id_token(
                 state,
@@ -171,6 +205,7 @@ def _issue(
 
 async def handle_par(ctx: Context, headers: dict[str, str], form: dict[str, str]) -> Response:
     """RFC 9126 §2: store the pushed request, answer 201 with a single-use request_uri."""
+    proof = check_proof(ctx, headers, "POST", "par", "as")
     client = await _client(ctx, headers, form)
     # RFC 9126 §2.1: the request_uri authorization request parameter MUST NOT be provided.
     if "request_uri" in form:
@@ -181,6 +216,12 @@ async def handle_par(ctx: Context, headers: dict[str, str], form: dict[str, str]
         claims = await verify_request_object(ctx.state, client, params["request"], ctx.issuer)
         params = merge_with_query(params, claims)
     params["client_id"] = client["client_id"]
+    jkt = _bound_key(ctx, proof)
+    if jkt is not None:
+        # RFC 9449 §10.1: with both dpop_jkt and a proof, the AS MUST check they match.
+        if params.get("dpop_jkt", jkt) != jkt:
+            raise OPFailure("invalid_dpop_proof", "dpop_jkt is not the thumbprint of the proof key")
+        params["dpop_jkt"] = jkt
     request_uri = PAR_URN_PREFIX + secrets.token_urlsafe(24)
     with ctx.registry.lock:
         entry = (client["client_id"], params, int(time.time()) + PAR_LIFETIME)
@@ -223,6 +264,11 @@ async def handle_introspection(
         "sub": ctx.state.sub,
         "exp": grant.expires_at,
         "iss": ctx.issuer,
-        "token_type": "Bearer" if access is not None else "refresh_token",
+        "token_type": "refresh_token",
     }
+    if access is not None:
+        body["token_type"] = "DPoP" if grant.jkt else "Bearer"
+    if grant.jkt:
+        # RFC 9449 §6.2: the JWK SHA-256 thumbprint confirmation method.
+        body["cnf"] = {"jkt": grant.jkt}
     return JSONResponse(body, headers=NO_STORE)
