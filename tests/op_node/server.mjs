@@ -95,6 +95,22 @@ function feature(name, value) {
   return { ...value, ...(featureOverrides[name] ?? {}) };
 }
 
+// DPoP (RFC 9449): on, as in node-oidc-provider's defaults, used only when a client sends a
+// proof. {"features": {"dPoP": {"nonceSecret": "text", "requireNonce": true}}} makes the OP
+// issue DPoP-Nonce values (the text is hashed to the 32-byte secret node wants) and demand one
+// in every proof (RFC 9449 §8 at the token and PAR endpoints, §9 at UserInfo).
+function dpopFeature() {
+  const { nonceSecret, requireNonce, ...rest } = featureOverrides.dPoP ?? {};
+  return {
+    enabled: true,
+    ...rest,
+    ...(nonceSecret === undefined ? {} : {
+      nonceSecret: crypto.createHash('sha256').update(String(nonceSecret)).digest(),
+    }),
+    ...(requireNonce === undefined ? {} : { requireNonce: () => Boolean(requireNonce) }),
+  };
+}
+
 const provider = new Provider(issuer, {
   clients: config.clients ?? [],
   jwks: config.jwks ?? generateJwks(),
@@ -152,6 +168,7 @@ const provider = new Provider(issuer, {
     // Encrypted ID tokens, UserInfo and logout tokens (OIDC Core §10.2): off unless the
     // config says {"features": {"encryption": {"enabled": true}}}.
     encryption: feature('encryption', { enabled: false }),
+    dPoP: dpopFeature(),
   },
   // The OP's fetches (jwks_uri, backchannel_logout_uri) refuse loopback addresses by default
   // (SSRF protection); the RP under test lives on 127.0.0.1, so drop that guard here.
