@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -11,6 +11,11 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx2
 import pytest
 from joserfc.jwk import ECKey, OKPKey
+from joserfc.jws import extract_compact
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from oidc_rp.client import RelyingParty
 from oidc_rp.core.authorize import AuthorizationOptions
@@ -18,6 +23,7 @@ from oidc_rp.errors import NotSupportedError, TokenErrorResponse
 from oidc_rp.http import Exchange
 from oidc_rp.settings import Settings
 from oidc_rp.tokens import TokenSet
+from support.loopback import serve_app
 from support.node_op import NodeOP, login_via_dev_interactions, start_node_op
 from support.node_rp import OFFLINE, _client, _login, _params, _settings
 
@@ -229,3 +235,49 @@ async def test_a_dpop_bound_session_needs_dpop_configured(op: NodeOP, tmp_path: 
         assert api.status is None and api.error is not None and "DPoP-bound" in api.error
     finally:
         await plain.aclose()
+
+
+def _challenging_api(seen: list[dict[str, Any]]) -> Callable[[str], Starlette]:
+    """A resource server that demands a fresh nonce on every request (RFC 9449 §9)."""
+
+    async def api(request: Request) -> Response:
+        proof = extract_compact(request.headers["dpop"].encode())
+        seen.append(
+            {"authorization": request.headers["authorization"], **json.loads(proof.payload)}
+        )
+        challenge = (
+            'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce"'
+        )
+        headers = {"www-authenticate": challenge, "dpop-nonce": f"nonce-{len(seen)}"}
+        return JSONResponse({"error": "use_dpop_nonce"}, status_code=401, headers=headers)
+
+    return lambda base_url: Starlette(routes=[Route("/api", api)])
+
+
+async def test_a_resource_server_nonce_challenge_is_retried_once(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+    with serve_app(_challenging_api(seen)) as base_url:
+        settings = Settings.model_validate(
+            {
+                "issuer": "https://op.example",
+                "client_id": "rp",
+                "data_dir": str(tmp_path),
+                "dpop_signing_alg": "ES256",
+                "api_endpoint": f"{base_url}/api?q=1",
+            }
+        )
+        party = RelyingParty(settings)
+        tokens = TokenSet(access_token="at-1", token_type="DPoP")
+        try:
+            first = await party.call_api(tokens)
+            second = await party.call_api(tokens)
+        finally:
+            await party.aclose()
+    assert (first.status, second.status) == (401, 401)
+    # One retry per call, with the nonce just given; the next call starts with the latest one.
+    assert [claims.get("nonce") for claims in seen] == [None, "nonce-1", "nonce-2", "nonce-3"]
+    for claims in seen:
+        assert claims["authorization"] == "DPoP at-1"
+        assert (claims["htm"], claims["htu"]) == ("GET", f"{base_url}/api")
+        assert claims["ath"] == "R8PYaIQdcYEdkSc9TeGyiUqSAedmCQuOQImPRh1E3HI"
+    assert len({claims["jti"] for claims in seen}) == 4
