@@ -243,6 +243,16 @@ def test_token_endpoint_refuses_a_wrong_nonce(op: TestOP, http: httpx2.Client) -
     assert response.headers["dpop-nonce"] != "not-the-nonce"
 
 
+def test_stale_nonce_case_never_accepts(op: TestOP, http: httpx2.Client) -> None:
+    flow = Flow(op, http, "dpop-nonce-always-stale")
+    code = flow.code()
+    first = flow.token(code, flow.token_proof())
+    nonce = first.headers["dpop-nonce"]
+    again = flow.token(code, flow.token_proof(nonce=nonce))
+    assert again.json()["error"] == "use_dpop_nonce"
+    assert again.headers["dpop-nonce"] != nonce
+
+
 def _resource_rows() -> list[Any]:
     return [
         pytest.param("Bearer", {}, "invalid_token", "without the DPoP scheme", id="bearer-use"),

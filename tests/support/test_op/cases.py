@@ -7,79 +7,19 @@ official suite's small deterministic edits (append ``1`` / ``INVALID`` / ``_INVA
 signature bytes with 0x5A, delete the claim), described by :class:`Edit` rows.
 
 See /work/shared/conformance/rp-certification-tests.md for what each test checks.
+The model is in ``case_model.py``, the FAPI (and DPoP) rows in ``cases_fapi.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
 
-Target = Literal[
-    "discovery",  # the provider configuration document
-    "id_token",  # every ID token of the test (authorization and token endpoints)
-    "refresh_id_token",  # only the ID token of a refresh_token grant response
-    "authorization_response",  # the authorization response parameters (iss, state)
-    "token_response",  # the token endpoint's JSON response
-    "userinfo",  # the userinfo claims
-    "logout_token",  # the back-channel logout token claims
-    "logout_redirect",  # the post-logout redirect parameters
-]
-Op = Literal["append", "remove", "set", "now_plus", "to_array", "add_audience", "invert_case"]
+from .case_model import Case, Edit, Op, Target, edits_for
+from .case_model import edit as _edit
+from .cases_fapi import FAPI_ROWS
 
-
-@dataclass(frozen=True)
-class Edit:
-    """One deterministic edit of one member of one message (the official suite's faults)."""
-
-    target: Target
-    member: str
-    op: Op
-    arg: object = None
-
-
-@dataclass(frozen=True)
-class Case:
-    """How the test OP misbehaves for one test id, and what a correct RP does about it."""
-
-    test_id: str
-    description: str
-    expected: Literal["reject", "accept"]
-    either_ok: bool = False  # the official suite also passes the other outcome
-    edits: tuple[Edit, ...] = ()
-    corrupt_signature: bool = False  # XOR every ID-token signature byte with 0x5A
-    id_token_alg: str | None = None  # forced ID-token alg (else the client's, else RS256)
-    kid_in_header: bool = True
-    jwks_layout: Literal["default", "single_no_kid", "multiple_no_kid", "unparseable"] = "default"
-    random_jwks_path: bool = False
-    key_rotation: Literal["none", "second_authorization", "before_first_signing"] = "none"
-    userinfo_token_location: Literal["header_or_body", "header", "body"] = "header_or_body"
-    userinfo_alg: str | None = None  # forced signed userinfo alg
-    request_object: Literal["", "request_uri_none", "request_uri_rs256", "request_rs256"] = ""
-    token_auth_method: str | None = None  # forced token endpoint client authentication
-    require_scope_claims: bool = False  # scope must hold profile, email, phone or address
-    # The claims request parameter (OIDC Core §5.5) must ask some claim in this member.
-    require_claims_request: Literal["", "id_token", "userinfo"] = ""
-    form_post_error: bool = False  # answer login_required by form_post
-    backchannel_alg: Literal["registered", "none", "wrong"] = "registered"
-    # The alg the client must register as id_token_/userinfo_encrypted_response_alg.
-    id_token_encryption: str | None = None
-    userinfo_encryption: str | None = None
-    # ID tokens sent unencrypted although negotiated, with the JWE tag bytes XOR 0x5A, or
-    # encrypted with RSA1_5 instead of the registered alg.
-    id_token_jwe_fault: Literal["", "unencrypted", "corrupt_tag", "rsa1_5"] = ""
-    # DPoP (RFC 9449): the token endpoint requires a proof; the AS and the RS demand their
-    # nonce (§8, §9); the scheme the RS challenges with; the AS ignores proofs (Bearer, §5).
-    dpop_required: bool = False
-    dpop_nonce: bool = False
-    dpop_scheme: str = "DPoP"
-    dpop_ignored: bool = False
-
-
-def _edit(target: Target, member: str, op: Op, arg: object = None) -> tuple[Edit, ...]:
-    return (Edit(target, member, op, arg),)
-
+__all__ = ["BACKCHANNEL_LOGOUT_EVENT", "CASES", "Case", "Edit", "Op", "Target", "edits_for"]
 
 _BCL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -350,125 +290,9 @@ _ROWS: tuple[Case, ...] = (
         "reject",
         form_post_error=True,
     ),
-    Case(
-        "invalid-expired-exp",
-        "ID token exp 6 minutes in the past",
-        "reject",
-        edits=_edit("id_token", "exp", "now_plus", -360),
-    ),
-    Case(
-        "invalid-missing-exp",
-        "ID token without exp",
-        "reject",
-        edits=_edit("id_token", "exp", "remove"),
-    ),
-    Case(
-        "invalid-missing-iss",
-        "ID token without iss",
-        "reject",
-        edits=_edit("id_token", "iss", "remove"),
-    ),
-    Case(
-        "invalid-missing-nonce",
-        "ID token without nonce",
-        "reject",
-        edits=_edit("id_token", "nonce", "remove"),
-    ),
-    Case(
-        "iat-is-week-in-past",
-        "ID token iat 7 days in the past",
-        "reject",
-        edits=_edit("id_token", "iat", "now_plus", -7 * 24 * 3600),
-    ),
-    Case(
-        "invalid-secondary-aud",
-        "ID token aud = [client_id, client_id + '1'], no azp",
-        "reject",
-        edits=_edit("id_token", "aud", "add_audience", "1"),
-    ),
-    Case(
-        "valid-aud-as-array",
-        "ID token aud = [client_id]",
-        "accept",
-        edits=_edit("id_token", "aud", "to_array"),
-    ),
-    Case(
-        "encrypted-idtoken-usingrsa15",
-        "ID token encrypted with RSA1_5 instead of the registered RSA-OAEP-256",
-        "reject",
-        id_token_encryption="RSA-OAEP-256",
-        id_token_jwe_fault="rsa1_5",
-    ),
-    Case(
-        "invalid-authorization-response-iss",
-        "authorization response iss = issuer + '1' (RFC 9207)",
-        "reject",
-        edits=_edit("authorization_response", "iss", "append", "1"),
-    ),
-    Case(
-        "remove-authorization-response-iss",
-        "authorization response without iss although advertised (RFC 9207)",
-        "reject",
-        edits=_edit("authorization_response", "iss", "remove"),
-    ),
-    Case(
-        "invalid-state",
-        "authorization response state + '1'",
-        "reject",
-        edits=_edit("authorization_response", "state", "append", "1"),
-    ),
-    Case(
-        "missing-state",
-        "authorization response without state",
-        "reject",
-        edits=_edit("authorization_response", "state", "remove"),
-    ),
-    Case(
-        "token-type-case-insensitivity",
-        "token_type 'bEARER'",
-        "accept",
-        edits=_edit("token_response", "token_type", "invert_case"),
-    ),
-    Case(
-        "token-endpoint-response-without-expires_in",
-        "token response without expires_in",
-        "accept",
-        edits=_edit("token_response", "expires_in", "remove"),
-    ),
-    Case(
-        "no-scope-in-token-endpoint-response",
-        "token response without scope and expires_in",
-        "accept",
-        edits=_edit("token_response", "scope", "remove")
-        + _edit("token_response", "expires_in", "remove"),
-    ),
-    Case(
-        "dpop-happy-path",
-        "DPoP required at the token endpoint; AS and RS first answer use_dpop_nonce",
-        "accept",
-        dpop_required=True,
-        dpop_nonce=True,
-    ),
-    Case(
-        "dpop-happy-path-no-nonce",
-        "DPoP required at the token endpoint; no nonce demanded",
-        "accept",
-        dpop_required=True,
-    ),
-    Case(
-        "dpop-scheme-case-insensitivity",
-        "as dpop-happy-path; the RS nonce challenge spells the scheme 'dPoP'",
-        "accept",
-        dpop_required=True,
-        dpop_nonce=True,
-        dpop_scheme="dPoP",
-    ),
-    Case(
-        "dpop-token-type-bearer",
-        "the AS ignores the DPoP proof: an unbound token with token_type Bearer",
-        "reject",
-        dpop_ignored=True,
-    ),
+)
+
+_LOGOUT_ROWS: tuple[Case, ...] = (
     Case("rp-backchannel-rpinitlogout", "valid back-channel logout token", "accept"),
     Case(
         "rp-backchannel-rpinitlogout-alg-none",
@@ -519,10 +343,7 @@ _ROWS: tuple[Case, ...] = (
 BACKCHANNEL_LOGOUT_EVENT = _BCL_EVENT
 """The event member of a back-channel logout token (Back-Channel Logout 1.0 §2.4)."""
 
-CASES: Mapping[str, Case] = MappingProxyType({case.test_id: case for case in _ROWS})
+CASES: Mapping[str, Case] = MappingProxyType(
+    {case.test_id: case for case in (*_ROWS, *FAPI_ROWS, *_LOGOUT_ROWS)}
+)
 """Every test id the test OP serves, in catalogue order."""
-
-
-def edits_for(case: Case, target: Target) -> tuple[Edit, ...]:
-    """The case's edits that apply to one message."""
-    return tuple(edit for edit in case.edits if edit.target == target)

@@ -75,9 +75,12 @@ def normalize_uri(uri: str) -> str:
     return f"{scheme}://{netloc}{parts.path or '/'}{query}{fragment}"
 
 
-def server_nonce(ctx: Context, server: Server) -> str:
-    """The nonce the AS or the RS of this test id hands out (RFC 9449 §8, §9), made once."""
+def server_nonce(ctx: Context, server: Server, *, renew: bool = False) -> str:
+    """The nonce the AS or the RS of this test id hands out (RFC 9449 §8, §9), made once
+    (or anew, when the case makes every AS nonce stale at once)."""
     with ctx.registry.lock:
+        if renew:
+            ctx.state.dpop_nonces.pop(server, None)
         return ctx.state.dpop_nonces.setdefault(server, secrets.token_urlsafe(16))
 
 
@@ -85,7 +88,8 @@ def failure(ctx: Context, server: Server, error: str, description: str) -> OPFai
     """A DPoP failure as the AS (400 JSON) or the RS (401, DPoP challenge) answers it."""
     headers: dict[str, str] = {}
     if error == "use_dpop_nonce":
-        headers["DPoP-Nonce"] = server_nonce(ctx, server)
+        renew = server == "as" and ctx.state.case.dpop_nonce_stale
+        headers["DPoP-Nonce"] = server_nonce(ctx, server, renew=renew)
     if server == "as":
         return OPFailure(error, description, 400, headers)
     # RFC 9449 §7.1: the challenge names the DPoP scheme and the supported algs.
@@ -175,7 +179,12 @@ def _check_nonce(ctx: Context, server: Server, claims: dict[str, Any]) -> None:
     if not ctx.state.case.dpop_nonce:
         return
     nonce = claims.get("nonce")
-    if not isinstance(nonce, str) or not hmac.compare_digest(nonce, server_nonce(ctx, server)):
+    stale = server == "as" and ctx.state.case.dpop_nonce_stale
+    if (
+        stale
+        or not isinstance(nonce, str)
+        or not hmac.compare_digest(nonce, server_nonce(ctx, server))
+    ):
         raise failure(ctx, server, "use_dpop_nonce", "a DPoP nonce from this server is required")
 
 
