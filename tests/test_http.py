@@ -180,6 +180,21 @@ async def test_connection_refused_is_op_unreachable(http: OPHttpClient) -> None:
         await http.send(HttpRequest("GET", f"http://127.0.0.1:{port}/"))
 
 
+async def test_messages_never_show_credentials_of_a_url(http: OPHttpClient) -> None:
+    with pytest.raises(OPUnreachableError) as caught:
+        await http.send(HttpRequest("GET", "http://alice:s3cret@127.0.0.1:1/x"))
+    assert "s3cret" not in caught.value.message and "alice" not in caught.value.message
+    assert "127.0.0.1:1" in caught.value.message
+
+
+async def test_a_header_http_cannot_carry_is_op_unreachable_not_a_crash(
+    base: str, http: OPHttpClient
+) -> None:
+    request = HttpRequest("GET", f"{base}/echo", {"authorization": "Bearer t\u00e9"})
+    with pytest.raises(OPUnreachableError):
+        await http.send(request)
+
+
 async def test_redirects_are_not_followed(base: str, http: OPHttpClient) -> None:
     response = await http.send(HttpRequest("GET", f"{base}/redirect"))
     assert response.status == 302

@@ -207,6 +207,11 @@ def test_missing_default_file_is_an_empty_config(
 
 # Each bad value: (values, env, expected line after "<file>: ").
 BAD: list[tuple[dict[str, Any], dict[str, str], str]] = [
+    (
+        {"issuer": "https://user:pw@op.example"},
+        {},
+        "issuer: must not contain a user name or password",
+    ),
     ({"colour": "blue"}, {}, "colour: unknown key (see docs/configuration.md)"),
     ({"port": 70000}, {}, "port: Input should be less than or equal to 65535"),
     ({"port": 0}, {}, "port: Input should be greater than or equal to 1"),

@@ -150,6 +150,11 @@ def _media_type(headers: Mapping[str, str]) -> str:
     return headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+def _host(url: str) -> str:
+    """host[:port] of a URL for messages: never the user:password part of the netloc."""
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
 class OPHttpClient:
     """Sends :class:`HttpRequest` values over one pooled connection pool."""
 
@@ -185,7 +190,7 @@ class OPHttpClient:
     async def send(self, request: HttpRequest, *, trace: TraceSink | None = None) -> HttpResponse:
         """Send one request; return the response or raise OPUnreachableError."""
         started = time.perf_counter()
-        host = urlsplit(request.url).netloc
+        host = _host(request.url)
         try:
             # The per-read timeout alone would let a server drip bytes for ever.
             async with asyncio.timeout(self._timeout * 2):
@@ -193,7 +198,8 @@ class OPHttpClient:
         except (httpx2.TimeoutException, TimeoutError):
             self._record(request, None, started, "timeout", trace)
             raise OPUnreachableError(f"http: {host} did not answer in time") from None
-        except (httpx2.HTTPError, OSError) as exc:
+        except (httpx2.HTTPError, OSError, UnicodeError) as exc:
+            # UnicodeError: a header value (say a token from the OP) that HTTP cannot carry.
             self._record(request, None, started, type(exc).__name__, trace)
             raise OPUnreachableError(f"http: cannot reach {host} ({type(exc).__name__})") from None
         except ProtocolError:
@@ -207,8 +213,7 @@ class OPHttpClient:
             request.method, request.url, headers=dict(request.headers), content=request.body
         ) as raw:
             too_large = ProtocolError(
-                f"http: response from {urlsplit(request.url).netloc} exceeds "
-                f"{MAX_RESPONSE_BYTES} bytes"
+                f"http: response from {_host(request.url)} exceeds {MAX_RESPONSE_BYTES} bytes"
             )
             declared = raw.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:

@@ -88,6 +88,9 @@ def _check_url(key: str, url: str | None, *, allow_http: bool) -> None:
         raise ValueError(f"{key}: must be an absolute https URL")
     if parts.scheme == "http" and not allow_http and not is_loopback_url(url):
         raise ValueError(f"{key}: http is allowed only for loopback hosts; use https")
+    if parts.username is not None or parts.password is not None:
+        # Credentials in a URL end up in logs and error messages; use the secret settings.
+        raise ValueError(f"{key}: must not contain a user name or password")
     # RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component."
     if parts.fragment or url.endswith("#"):
         raise ValueError(f"{key}: must not contain a fragment")
