@@ -17,7 +17,12 @@ from joserfc.jwk import KeySet
 from oidc_rp.core import jwks
 from oidc_rp.core.messages import HttpRequest, HttpResponse
 from oidc_rp.core.metadata import ProviderMetadata, build_discovery_request, parse_provider_metadata
-from oidc_rp.errors import ConfigurationError, KeyNotFoundError, NotSupportedError
+from oidc_rp.errors import (
+    ConfigurationError,
+    KeyNotFoundError,
+    NotSupportedError,
+    OPUnreachableError,
+)
 from oidc_rp.http import TraceSink
 from oidc_rp.settings import Settings
 
@@ -43,8 +48,11 @@ class ProviderCache:
         self._metadata: ProviderMetadata | None = None
         self._metadata_at = 0
         self._keys: KeySet | None = None
-        self._keys_at = -JWKS_REFETCH_INTERVAL
+        self._keys_at = -JWKS_REFETCH_INTERVAL  # the last fetch of the JWK set that succeeded
+        self._keys_tried_at = -JWKS_REFETCH_INTERVAL  # the last attempt, failed or not
+        # Separate locks: a slow jwks_uri must not hold up discovery (or the reverse).
         self._lock = asyncio.Lock()
+        self._keys_lock = asyncio.Lock()
 
     async def metadata(self, *, trace: TraceSink | None = None) -> ProviderMetadata:
         """The OP's metadata: discovered (cached for an hour) or set by hand."""
@@ -86,13 +94,27 @@ class ProviderCache:
             raise ConfigurationError(str(exc)) from None
 
     async def _jwks(self, *, newer_than: int | None, trace: TraceSink | None) -> KeySet:
-        """The cached JWK set; fetched when there is none, or none newer than ``newer_than``."""
-        async with self._lock:
+        """The cached JWK set; fetched when there is none, or none newer than ``newer_than``.
+
+        Attempts, failed ones included, are spaced by JWKS_REFETCH_INTERVAL once a set is
+        cached, so neither a flood of made-up kids nor an unreachable jwks_uri turns every
+        incoming token into a request to the OP.
+        """
+        meta = await self.metadata(trace=trace)
+        async with self._keys_lock:
             if self._keys is not None and (newer_than is None or self._keys_at > newer_than):
                 return self._keys
-            meta = self._metadata or await self._load_metadata(trace)
             if not meta.jwks_uri:
                 raise NotSupportedError("jwks_uri: the OP publishes no JWK set")
+            last_failed = self._keys is None and self._keys_tried_at > self._keys_at
+            if last_failed and not jwks.may_refetch(
+                self._keys_tried_at, self._now(), JWKS_REFETCH_INTERVAL
+            ):
+                # The last attempt failed: no new one within the interval.
+                raise OPUnreachableError(
+                    "jwks: the OP's JWK set could not be fetched a moment ago; retry shortly"
+                )
+            self._keys_tried_at = self._now()
             response = await self._send(jwks.build_jwks_request(meta.jwks_uri), trace)
             self._keys = jwks.parse_jwks(response)
             self._keys_at = self._now()
@@ -108,8 +130,9 @@ class ProviderCache:
             # Concurrent failures share one refetch; a flood of made-up kids gets one per
             # interval (OIDC Core §10.1.1 rotation without hammering the jwks_uri).
             refreshed_meanwhile = self._keys_at > seen
+            last_try = max(seen, self._keys_tried_at)
             if not refreshed_meanwhile and not jwks.may_refetch(
-                seen, self._now(), JWKS_REFETCH_INTERVAL
+                last_try, self._now(), JWKS_REFETCH_INTERVAL
             ):
                 raise
         return check(await self._jwks(newer_than=seen, trace=trace))
