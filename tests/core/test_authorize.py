@@ -150,45 +150,89 @@ def test_openid_response_types_are_accepted(response_type: str) -> None:
     assert params_for(response_type=response_type)["response_type"] == response_type
 
 
-OPTION_ERRORS = [
-    pytest.param({"response_type": "token"}, "authorization.response_type", id="rt-token-alone"),
-    pytest.param({"response_type": "code code"}, "authorization.response_type", id="rt-dup"),
-    pytest.param({"response_type": "none"}, "authorization.response_type", id="rt-none"),
-    pytest.param({"response_type": ""}, "authorization.response_type", id="rt-empty"),
-    pytest.param({"response_mode": "query.jwt"}, "authorization.response_mode", id="mode-jarm"),
-    pytest.param({"send_parameters_via": "post"}, "authorization.send_parameters_via", id="via"),
-    pytest.param({"prompt": "none login"}, "authorization.prompt", id="prompt-none-combined"),
-    pytest.param({"prompt": "always"}, "authorization.prompt", id="prompt-unknown"),
-    pytest.param({"prompt": " "}, "authorization.prompt", id="prompt-blank"),
-    pytest.param({"max_age": -1}, "authorization.max_age", id="max-age-negative"),
-    pytest.param({"max_age": "60"}, "authorization.max_age", id="max-age-string"),
-    pytest.param({"max_age": 1.5}, "authorization.max_age", id="max-age-float"),
-    pytest.param({"max_age": True}, "authorization.max_age", id="max-age-bool"),
-    pytest.param({"claims": ["userinfo"]}, "authorization.claims", id="claims-array"),
-    pytest.param({"claims": "{not json"}, "authorization.claims", id="claims-bad-json"),
-    pytest.param({"claims": "[]"}, "authorization.claims", id="claims-json-array"),
-    pytest.param({"claims": {"access_token": {}}}, "authorization.claims", id="claims-member"),
-    pytest.param(
-        {"claims": {"userinfo": ["email"]}}, "authorization.claims.userinfo", id="ui-list"
-    ),
-    pytest.param({"claims": {"id_token": None}}, "authorization.claims.id_token", id="idt-null"),
-    pytest.param({"claims": {"id_token": {"x": {1, 2}}}}, "authorization.claims", id="claims-set"),
-    pytest.param({"essential_acr": ("",)}, "authorization.essential_acr", id="acr-empty"),
-    pytest.param({"extra": {"prompt": 1}}, "authorization.extra", id="extra-not-string"),
-] + [
-    pytest.param({"extra": {name: "x"}}, "authorization.extra", id=f"extra-{name}")
-    for name in (
-        "state",
-        "nonce",
-        "code_challenge",
-        "code_challenge_method",
-        "client_id",
-        "redirect_uri",
-        "response_type",
-        "request",
-        "request_uri",
-    )
-]
+@pytest.mark.parametrize(
+    ("response_type", "response_mode"),
+    [
+        ("code", "query"),
+        ("code token", "fragment"),
+        ("code id_token", "form_post"),
+        ("code id_token token", None),
+    ],
+)
+def test_response_modes_that_fit_the_response_type_are_accepted(
+    response_type: str, response_mode: str | None
+) -> None:
+    params = params_for(response_type=response_type, response_mode=response_mode)
+    assert params.get("response_mode") == response_mode
+
+
+OPTION_ERRORS = (
+    [
+        pytest.param(
+            {"response_type": "token"}, "authorization.response_type", id="rt-token-alone"
+        ),
+        pytest.param({"response_type": "code code"}, "authorization.response_type", id="rt-dup"),
+        pytest.param({"response_type": "none"}, "authorization.response_type", id="rt-none"),
+        pytest.param({"response_type": ""}, "authorization.response_type", id="rt-empty"),
+        pytest.param({"response_mode": "query.jwt"}, "authorization.response_mode", id="mode-jarm"),
+    ]
+    + [
+        # Multiple Response Type Encoding Practices §5: "the query encoding MUST NOT be used".
+        pytest.param(
+            {"response_type": rt, "response_mode": "query"},
+            "authorization.response_mode",
+            id=f"mode-query-{rt.replace(' ', '-')}",
+        )
+        for rt in (
+            "code token",
+            "code id_token",
+            "code id_token token",
+            "id_token",
+            "id_token token",
+        )
+    ]
+    + [
+        pytest.param(
+            {"send_parameters_via": "post"}, "authorization.send_parameters_via", id="via"
+        ),
+        pytest.param({"prompt": "none login"}, "authorization.prompt", id="prompt-none-combined"),
+        pytest.param({"prompt": "always"}, "authorization.prompt", id="prompt-unknown"),
+        pytest.param({"prompt": " "}, "authorization.prompt", id="prompt-blank"),
+        pytest.param({"max_age": -1}, "authorization.max_age", id="max-age-negative"),
+        pytest.param({"max_age": "60"}, "authorization.max_age", id="max-age-string"),
+        pytest.param({"max_age": 1.5}, "authorization.max_age", id="max-age-float"),
+        pytest.param({"max_age": True}, "authorization.max_age", id="max-age-bool"),
+        pytest.param({"claims": ["userinfo"]}, "authorization.claims", id="claims-array"),
+        pytest.param({"claims": "{not json"}, "authorization.claims", id="claims-bad-json"),
+        pytest.param({"claims": "[]"}, "authorization.claims", id="claims-json-array"),
+        pytest.param({"claims": {"access_token": {}}}, "authorization.claims", id="claims-member"),
+        pytest.param(
+            {"claims": {"userinfo": ["email"]}}, "authorization.claims.userinfo", id="ui-list"
+        ),
+        pytest.param(
+            {"claims": {"id_token": None}}, "authorization.claims.id_token", id="idt-null"
+        ),
+        pytest.param(
+            {"claims": {"id_token": {"x": {1, 2}}}}, "authorization.claims", id="claims-set"
+        ),
+        pytest.param({"essential_acr": ("",)}, "authorization.essential_acr", id="acr-empty"),
+        pytest.param({"extra": {"prompt": 1}}, "authorization.extra", id="extra-not-string"),
+    ]
+    + [
+        pytest.param({"extra": {name: "x"}}, "authorization.extra", id=f"extra-{name}")
+        for name in (
+            "state",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+            "client_id",
+            "redirect_uri",
+            "response_type",
+            "request",
+            "request_uri",
+        )
+    ]
+)
 
 
 @pytest.mark.parametrize(("options", "rule"), OPTION_ERRORS)

@@ -92,6 +92,13 @@ class AuthorizationOptions:
             raise ValueError(f"authorization.response_type: unsupported {self.response_type!r}")
         if self.response_mode is not None and self.response_mode not in RESPONSE_MODES:
             raise ValueError(f"authorization.response_mode: unsupported {self.response_mode!r}")
+        # Multiple Response Type Encoding Practices §5: for response types that return a
+        # token or an ID token, "the query encoding MUST NOT be used" (RFC 9700 §4.3.2).
+        if self.response_mode == "query" and {"token", "id_token"} & set(values):
+            raise ValueError(
+                "authorization.response_mode: the query encoding MUST NOT be used with "
+                f"response_type {self.response_type!r} (Multiple Response Types §5)"
+            )
         if self.send_parameters_via not in SEND_VIA:
             raise ValueError(
                 f"authorization.send_parameters_via: unsupported {self.send_parameters_via!r}"
