@@ -7,17 +7,24 @@ client credentials grant from dcr_client_id/dcr_client_secret as the original sa
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
-from oidc_rp.client import JWKS_REFETCH_INTERVAL, Login, RelyingParty
+from oidc_rp.client import JWKS_REFETCH_INTERVAL, Login, RelyingParty, TokenSet
 from oidc_rp.core.authorize import AuthorizationOptions
-from oidc_rp.errors import KeyNotFoundError, TokenErrorResponse
+from oidc_rp.errors import (
+    ConfigurationError,
+    IDTokenError,
+    KeyNotFoundError,
+    TokenErrorResponse,
+)
 from oidc_rp.settings import Settings
 from support.node_rp import REDIRECT_URI, _params
 from support.test_op import TestOP, run_test_op
@@ -144,3 +151,46 @@ def _settings_for(issuer: str, tmp_path: Path, **values: Any) -> Settings:
             **values,
         }
     )
+
+
+async def test_refreshed_id_token_is_validated_even_without_an_earlier_one(
+    test_op: TestOP, tmp_path: Path
+) -> None:
+    """A session whose TokenSet has no ID token must not store an unchecked one on refresh."""
+    test_id = "refresh-token-invalid-issuer"  # the refresh response's ID token has iss + "1"
+    test_op.reset(test_id)
+    test_op.register_client(
+        test_id,
+        {"client_id": "ref", "client_secret": DCR_SECRET, "redirect_uris": [REDIRECT_URI]},
+    )
+    party = RelyingParty(_settings_for(test_op.issuer(test_id), tmp_path, client_id="ref"))
+    try:
+        login = await _auto_login(party)
+        without_id_token = replace(login.tokens, id_token=None)
+        with pytest.raises(IDTokenError, match=r"^id_token\.iss"):
+            await party.refresh(without_id_token)
+    finally:
+        await party.aclose()
+
+
+async def test_a_registered_method_without_its_credential_is_a_configuration_error(
+    test_op: TestOP, tmp_path: Path
+) -> None:
+    """The registration says private_key_jwt but no key is configured: a clear error."""
+    test_id = "refresh-token"
+    test_op.reset(test_id)
+    registration = {
+        "client_id": "pk",
+        "client_secret": None,
+        "token_endpoint_auth_method": "private_key_jwt",
+    }
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "registration.json").write_text(json.dumps(registration))
+    settings = _settings_for(test_op.issuer(test_id), tmp_path, client_secret=None)
+    party = RelyingParty(settings)
+    try:
+        assert party.client_id == "pk"
+        with pytest.raises(ConfigurationError, match=r"^token_endpoint_auth_method: "):
+            await party.refresh(TokenSet(access_token="a", refresh_token="r"))
+    finally:
+        await party.aclose()

@@ -38,13 +38,13 @@ from oidc_rp.core.registration import ClientRegistration
 from oidc_rp.core.transaction import PendingLogin
 from oidc_rp.dpop import DPoPClient
 from oidc_rp.errors import (
+    ConfigurationError,
     IDTokenError,
     LoginStateError,
     LogoutTokenError,
     NotSupportedError,
     OIDCError,
     OPErrorResponse,
-    OPUnreachableError,
     UserInfoError,
 )
 from oidc_rp.http import OPHttpClient, TraceSink
@@ -141,7 +141,9 @@ class RelyingParty:
         m = await self.metadata()
         return {
             "userinfo": m.userinfo_endpoint is not None,
-            "refresh": "refresh_token" in m.grant_types_supported or bool(m.token_endpoint),
+            # Discovery §3: grant_types_supported is optional; unlisted, refresh may work.
+            "refresh": "refresh_token" in m.grant_types_supported
+            or "grant_types_supported" not in m.raw,
             "revocation": m.revocation_endpoint is not None,
             "introspection": m.introspection_endpoint is not None,
             "registration": m.registration_endpoint is not None,
@@ -155,17 +157,20 @@ class RelyingParty:
     # Client authentication ---------------------------------------------------------
 
     def _auth_parameters(
-        self, meta: ProviderMetadata, endpoint: str
+        self, meta: ProviderMetadata, endpoint: str, *, audience: str | None = None
     ) -> tuple[dict[str, str], dict[str, str]]:
         """Client authentication for a back-channel call: (headers, form fields)."""
         # RFC 7523 §3 / OIDC Core §9: the assertion's audience is the token endpoint.
-        audience = meta.token_endpoint or endpoint
-        return client_auth_parameters(
-            self._identity.client_authentication(meta),
-            audience=audience,
-            now=self._now(),
-            jti=rnd.generate_jti(),
-        )
+        try:
+            return client_auth_parameters(
+                self._identity.client_authentication(meta),
+                audience=audience or meta.token_endpoint or endpoint,
+                now=self._now(),
+                jti=rnd.generate_jti(),
+            )
+        except ValueError as exc:
+            # The method in use needs a secret or key this client does not have.
+            raise ConfigurationError(f"token_endpoint_auth_method: {exc}") from None
 
     def _authenticated_form(
         self, meta: ProviderMetadata, endpoint: str, form: Mapping[str, str]
@@ -255,18 +260,14 @@ class RelyingParty:
         )
 
         def build() -> HttpRequest:
-            client_auth = client_auth_parameters(
-                self._identity.client_authentication(meta),
-                audience=meta.issuer,
-                now=self._now(),
-                jti=rnd.generate_jti(),
-            )
+            # RFC 9126 §2: the issuer is a valid audience for the client assertion.
+            client_auth = self._auth_parameters(meta, par, audience=meta.issuer)
             return authorize.build_pushed_authorization_request(par, params, client_auth)
 
         # RFC 9449 §10.1: a DPoP proof with the pushed request binds the code to the key.
         response = await self._dpop.send_to_as(meta, build, trace)
         pushed = authorize.parse_pushed_authorization_response(response)
-        front = {"client_id": params["client_id"], "request_uri": pushed.request_uri}
+        front = authorize.build_request_object_parameters(pushed.request_uri, params, pushed=True)
         return authorize.build_authorization_url(endpoint, front)
 
     def _request_object(
@@ -422,9 +423,19 @@ class RelyingParty:
         raw = unwrap_nested_jwt(
             raw, self._identity.decryption("id_token"), prefix="id_token", error=IDTokenError
         )
-        if expectations.allowed_algs[0].startswith("HS"):
-            return validate_id_token(raw, KeySet([]), expectations)
-        return await self._with_keys(lambda keys: validate_id_token(raw, keys, expectations), trace)
+        alg = expectations.allowed_algs[0]
+        return await self._verify_signed(
+            alg, lambda keys: validate_id_token(raw, keys, expectations), trace
+        )
+
+    async def _verify_signed(
+        self, alg: str, check: Callable[[KeySet], T], trace: TraceSink | None
+    ) -> T:
+        """Run a JWS check: HS* are keyed with the client secret (OIDC Core §10.1), so the
+        OP's JWK set is neither needed nor fetched; other algorithms use the OP's keys."""
+        if alg.startswith("HS"):
+            return check(KeySet([]))
+        return await self._with_keys(check, trace)
 
     async def _with_userinfo(self, login: Login, trace: TraceSink | None) -> Login:
         meta = await self.metadata(trace=trace)
@@ -468,7 +479,8 @@ class RelyingParty:
             self.settings.userinfo_signed_response_alg or self.settings.id_token_signed_response_alg
         )
         secret = self._identity.client_secret
-        claims = await self._with_keys(
+        claims = await self._verify_signed(
+            alg,
             lambda keys: userinfo.verify_userinfo_jwt(
                 body, keys, allowed_algs=(alg,), client_secret=secret
             ),
@@ -493,18 +505,18 @@ class RelyingParty:
         endpoint = self._require(meta.token_endpoint, "token_endpoint")
         grant = token.refresh_token_grant(tokens.refresh_token)
         parsed = await self._token_request(meta, endpoint, grant, False, trace)
-        if parsed.id_token and tokens.id_token:
+        if parsed.id_token:
+            # Every ID token is validated before it is kept, a session without an earlier
+            # one included (its claims would be trusted later: userinfo sub, logout hint).
             new = await self._validate_refreshed(parsed.id_token, tokens.id_token, trace)
             parsed = replace(parsed, id_token=new.raw)  # the signed JWT, if it was a JWE
         return self._token_set(parsed, previous=tokens)
 
     async def _validate_refreshed(
-        self, new_raw: str, old_raw: str, trace: TraceSink | None
+        self, new_raw: str, old_raw: str | None, trace: TraceSink | None
     ) -> IDToken:
         meta = await self.metadata(trace=trace)
         client_id = self._identity.require_client_id()
-        # The original token was validated at login; re-read it for the comparison.
-        original = IDToken(claims=stored_id_token_claims(old_raw), header={}, raw=old_raw)
         expectations = IDTokenExpectations(
             issuer=meta.issuer,
             client_id=client_id,
@@ -516,7 +528,10 @@ class RelyingParty:
             max_iat_age=MAX_IAT_AGE,
         )
         new = await self._validate_id_token(new_raw, expectations, trace)
-        validate_refreshed_id_token(new, original)
+        if old_raw is not None:
+            # The original token was validated at login; re-read it for OIDC Core §12.2.
+            original = IDToken(claims=stored_id_token_claims(old_raw), header={}, raw=old_raw)
+            validate_refreshed_id_token(new, original)
         return new
 
     async def revoke(
@@ -649,7 +664,7 @@ class RelyingParty:
             response = await self._dpop.send_to_rs(
                 request, tokens.token_type, tokens.access_token, trace
             )
-        except (OPUnreachableError, OIDCError) as exc:
+        except OIDCError as exc:
             return ApiResponse(status=None, headers={}, body="", error=exc.message)
         body = response.body.decode("utf-8", "replace")
         return ApiResponse(status=response.status, headers=dict(response.headers), body=body)

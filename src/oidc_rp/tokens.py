@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from joserfc.jws import extract_compact
@@ -21,10 +21,11 @@ __all__ = ["ApiResponse", "Login", "TokenSet", "stored_id_token_claims"]
 class TokenSet:
     """The tokens a session keeps. ``id_token`` is the latest validated ID token."""
 
-    access_token: str | None
+    # Token values stay out of reprs (tracebacks, %r in logs).
+    access_token: str | None = field(repr=False)
     token_type: str = "Bearer"
-    refresh_token: str | None = None
-    id_token: str | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    id_token: str | None = field(default=None, repr=False)
     expires_at: int | None = None
     scope: str | None = None
 
