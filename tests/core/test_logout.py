@@ -181,10 +181,16 @@ def validate(raw: str, **options: Any) -> LogoutToken:
             id="typ-full-media-type",
         ),
         pytest.param(
-            logout_token("ES256", aud=[CLIENT_ID, "other"]),
+            logout_token("ES256", aud=[CLIENT_ID]),
             {"allowed_algs": ["ES256"]},
             LogoutToken(ISSUER, "user-1", "sid-1", "jti-1", NOW),
             id="es256-aud-array",
+        ),
+        pytest.param(
+            logout_token(aud=[CLIENT_ID, "https://api.example.com"]),
+            {"trusted_audiences": ("https://api.example.com",)},
+            LogoutToken(ISSUER, "user-1", "sid-1", "jti-1", NOW),
+            id="aud-trusted-extra-no-azp",
         ),
         pytest.param(
             logout_token(iat=NOW - 30, events={BACKCHANNEL_LOGOUT_EVENT: {"x": 1}, "other": {}}),
@@ -262,6 +268,23 @@ LOGOUT_REJECTS: list[tuple[str, str, dict[str, Any], type[Exception], str]] = [
     ("aud-missing", logout_token(aud=None), {}, L, "logout_token.aud"),
     ("aud-number", logout_token(aud=3), {}, L, "logout_token.aud"),
     ("aud-array-without-client", logout_token(aud=["x"]), {}, L, "logout_token.aud"),
+    ("aud-empty-array", logout_token(aud=[]), {}, L, "logout_token.aud: not a string"),
+    ("aud-array-not-strings", logout_token(aud=[CLIENT_ID, 7]), {}, L, "logout_token.aud"),
+    # §2.6 step 3 -> OIDC Core §3.1.3.7 step 3: reject "additional audiences not trusted".
+    (
+        "aud-untrusted-extra",
+        logout_token(aud=[CLIENT_ID, "other"]),
+        {},
+        L,
+        "logout_token.aud: untrusted audience 'other'",
+    ),
+    (
+        "aud-untrusted-extra-besides-trusted",
+        logout_token(aud=[CLIENT_ID, "https://api.example.com", "other"]),
+        {"trusted_audiences": ("https://api.example.com",)},
+        L,
+        "logout_token.aud: untrusted audience 'other'",
+    ),
     ("iat-missing", logout_token(iat=None), {}, L, "logout_token.iat: missing"),
     ("iat-string", logout_token(iat="now"), {}, L, "logout_token.iat: missing or not a number"),
     ("iat-future", logout_token(iat=NOW + 600), {}, L, "logout_token.iat: issued in the future"),

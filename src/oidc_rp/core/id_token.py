@@ -20,6 +20,7 @@ from typing import Any
 
 from joserfc.jwk import KeySet
 
+from oidc_rp.core.claims import check_audience
 from oidc_rp.core.jwks import rewrap_jws_error, verify_jws
 from oidc_rp.errors import IDTokenError, JWKSError
 
@@ -179,29 +180,10 @@ def _check_sub(claims: Mapping[str, Any]) -> None:
         raise IDTokenError("id_token.sub: longer than 255 ASCII characters")
 
 
-def _audiences(claims: Mapping[str, Any]) -> list[str]:
-    aud = claims.get("aud")
-    if aud is None:
-        raise IDTokenError("id_token.aud: missing")
-    if isinstance(aud, str):
-        return [aud]
-    if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
-        return aud
-    raise IDTokenError("id_token.aud: not a string or an array of strings")
-
-
 def _check_aud_and_azp(claims: Mapping[str, Any], e: IDTokenExpectations) -> None:
-    audiences = _audiences(claims)
-    # §3.1.3.7 step 3: "The Client MUST validate that the aud (audience) Claim contains
-    # its client_id value registered at the Issuer identified by the iss (issuer) Claim"
-    if e.client_id not in audiences:
-        raise IDTokenError("id_token.aud: does not contain the client_id")
-    # §3.1.3.7 step 3: "The ID Token MUST be rejected if the ID Token does not list the
-    # Client as a valid audience, or if it contains additional audiences not trusted by
-    # the Client."
-    for audience in audiences:
-        if audience != e.client_id and audience not in e.trusted_audiences:
-            raise IDTokenError(f"id_token.aud: untrusted audience {audience[:64]!r}")
+    audiences = check_audience(
+        claims, e.client_id, e.trusted_audiences, prefix="id_token", error=IDTokenError
+    )
     azp = claims.get("azp")
     # §2 azp: "If present, it MUST contain the OAuth 2.0 Client ID of this party."
     # (RFC 9700 and FAPI: required with several audiences.)

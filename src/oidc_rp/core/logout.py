@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from joserfc.jwk import KeySet
 
+from oidc_rp.core.claims import check_audience
 from oidc_rp.core.jwks import rewrap_jws_error, verify_jws
 from oidc_rp.errors import JWKSError, LogoutTokenError
 
@@ -82,11 +83,14 @@ def validate_logout_token(
     now: int,
     clock_skew: int = 60,
     max_age: int | None = None,
+    trusted_audiences: Collection[str] = (),
 ) -> LogoutToken:
     """Validate a logout token (Back-Channel Logout 1.0 §2.6) and return its identifiers.
 
     ``allowed_algs`` is the client's ``id_token_signed_response_alg``; ``none`` is never
     accepted. ``max_age`` (seconds), when set, bounds how old ``iat`` may be.
+    ``aud`` is checked as for ID tokens: it contains ``client_id`` and any other audience
+    is one of ``trusted_audiences``.
     """
     # §2.6 step 2: "Validate the Logout Token signature in the same way that an ID Token
     # signature is validated, with the following refinements." §2.4: "A Logout Token MUST
@@ -97,7 +101,7 @@ def validate_logout_token(
     except JWKSError as error:
         rewrap_jws_error(error, "logout_token", LogoutTokenError)
     _check_typ(header)
-    _check_iss_aud(claims, issuer, client_id)
+    _check_iss_aud(claims, issuer, client_id, trusted_audiences)
     iat = _check_times(claims, now, clock_skew, max_age)
     jti = claims.get("jti")
     # §2.4: jti is REQUIRED.
@@ -124,15 +128,16 @@ def _check_typ(header: Mapping[str, Any]) -> None:
         raise LogoutTokenError("logout_token.typ: not a logout token type")
 
 
-def _check_iss_aud(claims: Mapping[str, Any], issuer: str, client_id: str) -> None:
+def _check_iss_aud(
+    claims: Mapping[str, Any], issuer: str, client_id: str, trusted_audiences: Collection[str]
+) -> None:
     # §2.6 step 3: "Validate the iss, aud, iat, and exp Claims in the same way they are
     # validated in ID Tokens."
     if claims.get("iss") != issuer:
         raise LogoutTokenError("logout_token.iss: does not match the issuer")
-    aud = claims.get("aud")
-    audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
-    if client_id not in audiences:
-        raise LogoutTokenError("logout_token.aud: does not contain the client_id")
+    check_audience(
+        claims, client_id, trusted_audiences, prefix="logout_token", error=LogoutTokenError
+    )
 
 
 def _is_number(value: object) -> bool:
