@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -175,3 +176,100 @@ async def test_empty_callback_without_a_fragment_login_is_a_400(
     start = await browser.get(f"{main_app.url}/start-login")
     await login_via_dev_interactions(start.headers["location"], cookies_client=op_browser)
     assert (await browser.get(f"{main_app.url}/callback")).status_code == 400
+
+
+# Request bodies: one limit for the whole body (413), form limits for every route (400).
+
+FORM_ROUTES = ("/callback", "/backchannel-logout", "/initiate-login", "/refresh")
+
+
+async def _csrf(client: httpx2.AsyncClient, app: ServedApp) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get(f"{app.url}/")).text)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("path", FORM_ROUTES)
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+async def test_a_body_over_the_limit_is_a_413(
+    offline_app: ServedApp, path: str, accept: str
+) -> None:
+    async with httpx2.AsyncClient() as client:
+        csrf = await _csrf(client, offline_app)
+        response = await client.post(
+            f"{offline_app.url}{path}",
+            data={"csrf_token": csrf, "state": "s", "pad": "x" * (300 * 1024)},
+            headers={"accept": accept},
+        )
+    assert response.status_code == 413
+    assert response.headers["cache-control"] == "no-store"
+    if accept == "application/json":
+        assert response.json()["error"] == "payload_too_large"
+    else:
+        assert "Request too large" in response.text
+
+
+async def test_a_streamed_body_over_the_limit_is_a_413(offline_app: ServedApp) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        # No Content-Length: counted as it arrives. 8 fields of 40 KiB, each within the
+        # form limits, 320 KiB in all.
+        for i in range(8):
+            yield f"&f{i}=".encode()
+            for _ in range(40):
+                yield b"x" * 1024
+
+    async with httpx2.AsyncClient() as client:
+        response = await client.post(
+            f"{offline_app.url}/callback",
+            content=chunks(),
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "accept": "application/json",
+            },
+        )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+
+
+def _fields(csrf: str, count: int) -> dict[str, str]:
+    return {"csrf_token": csrf, "iss": DEAD_ISSUER, **{f"f{i}": "v" for i in range(count)}}
+
+
+@pytest.mark.parametrize("path", FORM_ROUTES)
+@pytest.mark.parametrize(
+    ("case", "rule"),
+    [
+        ("too many fields", "Too many fields"),
+        ("a field over 64 KiB", "Field exceeded maximum size"),
+        ("a file", "Too many files"),
+    ],
+)
+async def test_form_limits_are_a_400(
+    offline_app: ServedApp, path: str, case: str, rule: str
+) -> None:
+    async with httpx2.AsyncClient() as client:
+        csrf = await _csrf(client, offline_app)
+        kwargs: dict[str, Any] = {"data": _fields(csrf, 64)}
+        if case == "a field over 64 KiB":
+            kwargs = {"data": {**_fields(csrf, 0), "big": "x" * (65 * 1024)}}
+        elif case == "a file":
+            kwargs = {"data": _fields(csrf, 0), "files": {"logout_token": ("t.txt", b"x")}}
+        response = await client.post(
+            f"{offline_app.url}{path}", headers={"accept": "application/json"}, **kwargs
+        )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["error_description"].startswith("form: ")
+    assert rule in response.json()["error_description"]
+
+
+async def test_forms_within_the_limits_still_work(offline_app: ServedApp) -> None:
+    async with httpx2.AsyncClient() as client:
+        csrf = await _csrf(client, offline_app)
+        response = await client.post(
+            f"{offline_app.url}/refresh",
+            data=_fields(csrf, 60),
+            headers={"accept": "application/json"},
+        )
+    assert response.status_code == 401  # read, CSRF checked, then: nobody is logged in

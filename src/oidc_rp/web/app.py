@@ -3,7 +3,8 @@
 ``create_app`` builds everything without contacting the OP (``GET /healthz`` answers at
 once); the OP's metadata is fetched on first use. The lifespan closes the RelyingParty
 and the session store that the factory created itself. Every response carries the
-security headers of :class:`SecurityHeaders`. See docs/web.md.
+security headers of :class:`SecurityHeaders`; :class:`BodyLimit` refuses request bodies
+over 256 KiB with 413 before any route reads them. See docs/web.md.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -34,14 +36,17 @@ from oidc_rp.sessions import (
 )
 from oidc_rp.settings import Settings
 from oidc_rp.web import routes_actions, routes_login, routes_pages
-from oidc_rp.web.errors import exception_handlers
+from oidc_rp.web.errors import PayloadTooLarge, exception_handlers, render_error
 from oidc_rp.web.sessions import SessionManager
 from oidc_rp.web.state import WebState
 
-__all__ = ["SecurityHeaders", "create_app"]
+__all__ = ["MAX_BODY_SIZE", "BodyLimit", "SecurityHeaders", "create_app"]
 
 HERE = Path(__file__).resolve().parent
 
+
+#: The largest request body the app reads (its forms are small; an ID token fits many times).
+MAX_BODY_SIZE = 256 * 1024
 
 #: The one page the OP may frame: Front-Channel Logout 1.0 §2 loads it in an iframe.
 FRONTCHANNEL_LOGOUT_PATH = "/frontchannel-logout"
@@ -104,6 +109,44 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies over ``max_body_size`` bytes with 413.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read; a
+    body without one (chunked) is counted as it streams in, and the read that crosses
+    the limit raises :class:`PayloadTooLarge`, mapped by web/errors.py like any error.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_size: int = MAX_BODY_SIZE) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"request: the body is over {self.max_body_size} bytes")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body_size:
+            response = render_error(Request(scope), self._too_large())
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_size:
+                    raise self._too_large()
+            return message
+
+        await self.app(scope, limited_receive, send)
 
 
 def _encryption_key(settings: Settings) -> bytes:
@@ -179,7 +222,10 @@ def create_app(
     app = Starlette(
         debug=False,
         routes=routes,
-        middleware=[Middleware(SecurityHeaders, op_origin=_origin(settings.issuer))],
+        middleware=[
+            Middleware(SecurityHeaders, op_origin=_origin(settings.issuer)),
+            Middleware(BodyLimit),
+        ],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )

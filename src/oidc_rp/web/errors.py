@@ -8,6 +8,7 @@ Mapping (docs/web.md, "Errors"):
 - ``NotSupportedError`` and bad user input (:class:`BadRequest`) -> 400
 - no session (:class:`SessionRequired`) -> 401; bad or missing CSRF token
   (:class:`CSRFError`) -> 403
+- a request body over the app's limit (:class:`PayloadTooLarge`) -> 413
 - ``ProtocolError`` (the OP broke a rule) and ``OPUnreachableError`` -> 502
 - Starlette's ``HTTPException`` (404, 405) keeps its status
 - anything else -> 500, a generic page; the log line names the exception class only.
@@ -42,6 +43,7 @@ __all__ = [
     "BadRequest",
     "CSRFError",
     "ErrorView",
+    "PayloadTooLarge",
     "SessionRequired",
     "WebError",
     "backchannel_error",
@@ -80,6 +82,13 @@ class CSRFError(WebError):
 
     status = 403
     code = "invalid_csrf_token"
+
+
+class PayloadTooLarge(WebError):
+    """The request body is larger than the app accepts (RFC 9110 §15.5.14)."""
+
+    status = 413
+    code = "payload_too_large"
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,8 @@ def error_view(exc: Exception) -> ErrorView:
         status, title = _status_of(exc)
         return ErrorView(status, exc.code, exc.message, title)
     if isinstance(exc, WebError):
-        title = {401: "Not logged in", 403: "Forbidden"}.get(exc.status, "Bad request")
+        titles = {401: "Not logged in", 403: "Forbidden", 413: "Request too large"}
+        title = titles.get(exc.status, "Bad request")
         return ErrorView(exc.status, exc.code, exc.message, title)
     if isinstance(exc, HTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

@@ -29,7 +29,7 @@ from oidc_rp.errors import LogoutTokenError, OIDCError
 from oidc_rp.http import TraceSink
 from oidc_rp.web.errors import BadRequest, backchannel_error, wants_json
 from oidc_rp.web.sessions import WebSession
-from oidc_rp.web.state import WebState, web_state
+from oidc_rp.web.state import WebState, read_form, web_state
 from oidc_rp.web.views import decode_for_display
 
 __all__ = ["routes"]
@@ -41,8 +41,7 @@ LOGOUT_JTI_TTL = 900
 
 
 async def _form(request: Request) -> dict[str, str]:
-    async with request.form() as form:  # closes any uploaded file at once
-        return {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    return dict(await read_form(request))
 
 
 async def _authorized(
@@ -215,7 +214,7 @@ async def backchannel_logout(request: Request) -> Response:
         if await web.store.get(jti_key) is not None:
             raise LogoutTokenError("logout_token.jti: replayed")
         await web.store.set(jti_key, {"iat": claims.iat}, LOGOUT_JTI_TTL)
-    except OIDCError as exc:
+    except (OIDCError, BadRequest) as exc:
         return backchannel_error(exc)
     if claims.sid:
         await web.store.delete_tagged(f"sid:{claims.sid}")

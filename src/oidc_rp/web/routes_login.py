@@ -38,7 +38,7 @@ from oidc_rp.errors import LoginStateError, OIDCError
 from oidc_rp.settings import Settings
 from oidc_rp.web.errors import BadRequest
 from oidc_rp.web.sessions import REQUEST_OBJECT_PREFIX, WebSession, new_token
-from oidc_rp.web.state import WebState, web_state
+from oidc_rp.web.state import WebState, read_form, web_state
 
 __all__ = ["parse_login_options", "routes"]
 
@@ -155,8 +155,7 @@ async def initiate_login(request: Request) -> Response:
     """
     web = web_state(request)
     if request.method == "POST":
-        async with request.form() as form:
-            params = _single(form.multi_items())
+        params = _single(await read_form(request))
     else:
         params = _single(request.query_params.multi_items())
     iss = params.get("iss")
@@ -266,8 +265,7 @@ async def callback_get(request: Request) -> Response:
 async def callback_post(request: Request) -> Response:
     """The redirect_uri for form_post, and the target of the relay and callback-js pages."""
     web = web_state(request)
-    async with request.form() as form:  # closes any uploaded file at once
-        params = _single(form.multi_items())
+    params = _single(await read_form(request))
     relayed = params.pop(RELAY_MARKER, None) is not None
     from_fragment = params.pop(FRAGMENT_MARKER, None) is not None
     if not params:
