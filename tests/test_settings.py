@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from pathlib import Path
@@ -207,6 +208,17 @@ def test_missing_default_file_is_an_empty_config(
 
 # Each bad value: (values, env, expected line after "<file>: ").
 BAD: list[tuple[dict[str, Any], dict[str, str], str]] = [
+    (
+        {"session_store": "postgres://db"},
+        {},
+        "session_store: unsupported 'postgres'; expected memory, sqlite, "
+        "sqlite:///abs/path.db, sqlite:rel/path.db or redis://host:port/db",
+    ),
+    (
+        {"session_encryption_key": "too-short"},
+        {},
+        "session_encryption_key: must be 32 random bytes in base64url",
+    ),
     (
         {"issuer": "https://user:pw@op.example"},
         {},
@@ -452,16 +464,11 @@ def test_http_redirect_uri_elsewhere_is_accepted_with_a_warning(
 
 
 def test_secrets_never_in_repr(tmp_path: Path) -> None:
-    values = {
-        key: SECRET
-        for key in (
-            "client_secret",
-            "dcr_client_secret",
-            "subscription_key",
-            "session_encryption_key",
-        )
-    }
+    values = {key: SECRET for key in ("client_secret", "dcr_client_secret", "subscription_key")}
+    session_key = base64.urlsafe_b64encode(b"k" * 32).rstrip(b"=").decode()
+    values["session_encryption_key"] = session_key
     settings = load_settings(_write(tmp_path, {**BASE, **values}), {})
+    assert session_key not in repr(settings)
     assert SECRET not in repr(settings)
     assert SECRET not in str(settings)
     assert settings.secret("subscription_key") == SECRET

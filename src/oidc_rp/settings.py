@@ -24,6 +24,7 @@ from oidc_rp.core.dpop import DPOP_SIGNING_ALGS, check_dpop_key
 from oidc_rp.core.jwe import DEFAULT_ENC, SYMMETRIC_ALGS, check_encryption_choice
 from oidc_rp.errors import ConfigurationError
 from oidc_rp.keys import load_encryption_key, load_private_key
+from oidc_rp.sessions.crypto import key_from_text
 
 __all__ = [
     "ENV_PREFIX",
@@ -186,7 +187,29 @@ class Settings(BaseModel):
             raise ValueError("tls_cert_file: set both tls_cert_file and tls_key_file, or neither")
         if self.session_absolute_timeout < self.session_idle_timeout:
             raise ValueError("session_absolute_timeout: must be >= session_idle_timeout")
+        self._check_sessions()
         return self
+
+    def _check_sessions(self) -> None:
+        """The store URL's form and the encryption key, so that serve never fails later."""
+        store = self.session_store.strip()
+        known = store in ("memory", "sqlite") or store.startswith(
+            ("sqlite:", "redis://", "rediss://")
+        )
+        if not known:
+            scheme = store.partition(":")[0] if ":" in store else store
+            raise ValueError(
+                f"session_store: unsupported {scheme[:20]!r}; expected memory, sqlite, "
+                "sqlite:///abs/path.db, sqlite:rel/path.db or redis://host:port/db"
+            )
+        key = self.secret("session_encryption_key")
+        if key is not None:
+            try:
+                key_from_text(key)
+            except ValueError:
+                raise ValueError(
+                    "session_encryption_key: must be 32 random bytes in base64url"
+                ) from None
 
     def _check_urls(self) -> None:
         for key in ("issuer", "discovery_url", "api_endpoint", *ENDPOINT_KEYS, "logout_endpoint"):
