@@ -362,13 +362,24 @@ async def test_front_channel_logout_with_a_wrong_iss_or_sid_ends_nothing(
     assert (await session_json(browser, main_app.url))["authenticated"] is True
 
 
-async def test_front_channel_logout_without_parameters_uses_the_same_site_cookie(
-    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+@pytest.mark.parametrize("query", [{}, {"iss": "ISSUER"}, {"sid": "SID"}, {"iss": "", "sid": ""}])
+async def test_front_channel_logout_never_uses_the_cookie(
+    main_app: ServedApp,
+    op: NodeOP,
+    browser: httpx2.AsyncClient,
+    op_browser: httpx2.AsyncClient,
+    query: dict[str, str],
 ) -> None:
+    # Any site can navigate the browser here at top level, and SameSite=Lax cookies are
+    # sent on such a GET: without both iss and sid, nothing ends (400).
     await logged_in(main_app, browser, op_browser)
-    page = await browser.get(f"{main_app.url}/frontchannel-logout")
-    assert 'data-ended="1"' in page.text
-    assert (await session_json(browser, main_app.url))["authenticated"] is False
+    sid = (await session_json(browser, main_app.url))["claims"]["sid"]
+    values = {k: v.replace("SID", sid).replace("ISSUER", op.issuer) for k, v in query.items()}
+    page = await browser.get(f"{main_app.url}/frontchannel-logout", params=values)
+    assert page.status_code == 400
+    assert "frontchannel_logout." in page.text
+    assert "set-cookie" not in page.headers
+    assert (await session_json(browser, main_app.url))["authenticated"] is True
 
 
 async def test_other_pages_cannot_be_framed(main_app: ServedApp) -> None:

@@ -332,29 +332,24 @@ async def logged_out(request: Request) -> Response:
 async def frontchannel_logout(request: Request) -> Response:
     """The frontchannel_logout_uri (Front-Channel Logout 1.0 §2-§4), loaded by the OP in an iframe.
 
-    With ``iss`` and ``sid`` (we register frontchannel_logout_session_required), ``iss``
-    must be our issuer and the sessions of that OP session end. The iframe is cross-site,
-    so the SameSite=Lax session cookie is not sent: the sid is what identifies the session.
+    We register frontchannel_logout_session_required, so the OP always sends ``iss`` and
+    ``sid``: both are required (400 otherwise, nothing ends), ``iss`` must be our issuer,
+    and the sessions of that OP session end. The browser's cookie is never used: a
+    SameSite=Lax cookie is sent on any site's top-level GET navigation to this URL, so
+    acting on it would let every site log the user out.
     """
     web = web_state(request)
     params = _single(request.query_params.multi_items())
     iss, sid = params.get("iss"), params.get("sid")
-    if iss is not None or sid is not None:
-        # §3: "The RP MUST verify that iss and sid ... match" before acting on them.
-        if iss != web.settings.issuer:
-            raise BadRequest("frontchannel_logout.iss: not the configured issuer")
-        if not sid:
-            raise BadRequest("frontchannel_logout.sid: missing")
-        ended = await web.store.delete_tagged(f"sid:{sid}")
-        session = None
-    else:
-        # Without iss and sid only a same-site load (cookie present) can say which session.
-        session = await web.sessions.load(request)
-        ended = int(session is not None and session.user is not None)
-    response = web.templates.TemplateResponse(request, "frontchannel_logout.html", {"ended": ended})
-    if session is not None and ended:
-        await web.sessions.destroy(session, response)
-    return response
+    # §3: "The RP MUST verify that iss and sid ... match" before acting on them.
+    if not iss:
+        raise BadRequest("frontchannel_logout.iss: missing")
+    if iss != web.settings.issuer:
+        raise BadRequest("frontchannel_logout.iss: not the configured issuer")
+    if not sid:
+        raise BadRequest("frontchannel_logout.sid: missing")
+    ended = await web.store.delete_tagged(f"sid:{sid}")
+    return web.templates.TemplateResponse(request, "frontchannel_logout.html", {"ended": ended})
 
 
 def routes() -> list[BaseRoute]:
