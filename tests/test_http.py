@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 import time
@@ -20,7 +21,7 @@ from starlette.routing import Route
 from oidc_rp import __version__
 from oidc_rp.core.messages import HttpRequest, form_request
 from oidc_rp.errors import OPUnreachableError, ProtocolError
-from oidc_rp.http import MAX_RESPONSE_BYTES, Exchange, OPHttpClient, redact_url
+from oidc_rp.http import MAX_RESPONSE_BYTES, Exchange, OPHttpClient, redact_body, redact_url
 from oidc_rp.tls import ensure_self_signed_certificate
 from support.loopback import start_server
 
@@ -342,3 +343,13 @@ async def test_no_debug_no_log(base: str, caplog: pytest.LogCaptureFixture) -> N
 )
 def test_redact_url(url: str, expected: str) -> None:
     assert redact_url(url) == expected
+
+
+def test_redacted_bodies_are_bounded_whatever_their_type() -> None:
+    big_json = json.dumps({"claims": ["x" * 100] * 500}).encode()
+    assert len(redact_body(big_json, "application/json", limit=1000)) == 1001
+    assert redact_body(b"[" * 100_000 + b"]" * 100_000, "application/json") == (
+        "[unparseable JSON]"
+    )
+    form = b"&".join(b"f%d=v" % i for i in range(5000))
+    assert len(redact_body(form, "application/x-www-form-urlencoded", limit=500)) == 501

@@ -121,7 +121,15 @@ def _redact_json(value: Any) -> Any:
 
 
 def redact_body(body: bytes | None, media_type: str, limit: int = 8192) -> str:
-    """A printable, redacted form of a request or response body."""
+    """A printable, redacted form of a request or response body, at most ``limit`` characters.
+
+    The bound keeps debug logs and the session's protocol trace small whatever the OP sent.
+    """
+    text = _redacted_text(body, media_type, limit)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _redacted_text(body: bytes | None, media_type: str, limit: int) -> str:
     if not body:
         return ""
     if media_type == "application/x-www-form-urlencoded":
@@ -129,12 +137,12 @@ def redact_body(body: bytes | None, media_type: str, limit: int = 8192) -> str:
     if media_type.endswith("json"):
         try:
             return json.dumps(_redact_json(json.loads(body)), indent=2)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return "[unparseable JSON]"
     if media_type in ("application/jwt", "application/jose") or media_type.endswith("+jwt"):
         return REDACTED
-    text = _JWT.sub(REDACTED, body[:limit].decode("utf-8", "replace"))
-    return text if len(body) <= limit else text + "…"
+    # Cut before redacting would split a JWT; redact the first part generously instead.
+    return _JWT.sub(REDACTED, body[: limit * 2].decode("utf-8", "replace"))
 
 
 def _is_secret_header(name: str) -> bool:
