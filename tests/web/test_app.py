@@ -97,6 +97,7 @@ async def test_cookie_under_http() -> None:
             response = await client.get(f"{served.url}/")
     finally:
         served.stop()
+    assert "strict-transport-security" not in response.headers  # plain http: no HSTS
     cookie = response.headers["set-cookie"]
     name, value = cookie.split(";")[0].split("=", 1)
     assert name == "oidc-rp-session"
@@ -106,7 +107,9 @@ async def test_cookie_under_http() -> None:
     assert "secure" not in attributes
 
 
-async def test_cookie_under_https_is_secure_and_host_prefixed(tmp_path: Path) -> None:
+async def test_under_https_the_cookie_is_secure_and_host_prefixed_and_hsts_is_sent(
+    tmp_path: Path,
+) -> None:
     port = free_port()
     settings = make_settings(
         port, tmp_path, issuer=DEAD_ISSUER, base_url=f"https://127.0.0.1:{port}"
@@ -115,8 +118,12 @@ async def test_cookie_under_https_is_secure_and_host_prefixed(tmp_path: Path) ->
     try:
         async with httpx2.AsyncClient() as client:
             response = await client.get(f"{served.url}/")
+            others = [await client.get(f"{served.url}{p}") for p in ("/healthz", "/nowhere")]
     finally:
         served.stop()
+    # RFC 6797: the https app pins itself (one year), not the other hosts of its domain.
+    for answer in (response, *others):
+        assert answer.headers["strict-transport-security"] == "max-age=31536000"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("__Host-oidc-rp-session=")
     attributes = {a.strip().lower() for a in cookie.split(";")[1:]}

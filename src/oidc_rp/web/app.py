@@ -48,6 +48,9 @@ HERE = Path(__file__).resolve().parent
 #: The largest request body the app reads (its forms are small; an ID token fits many times).
 MAX_BODY_SIZE = 256 * 1024
 
+#: RFC 6797 §6.1: one year, this host only.
+HSTS = "max-age=31536000"
+
 #: The one page the OP may frame: Front-Channel Logout 1.0 §2 loads it in an iframe.
 FRONTCHANNEL_LOGOUT_PATH = "/frontchannel-logout"
 
@@ -77,11 +80,15 @@ class SecurityHeaders:
 
     Referrer-Policy no-referrer: the callback URL carries the authorization code.
     Cache-Control no-store on everything but /static (pages show tokens and CSRF tokens).
+    With ``hsts`` (the effective base URL is https) every response also carries
+    ``Strict-Transport-Security: max-age=31536000`` (RFC 6797 §6.1; no includeSubDomains,
+    as other hosts of the domain are not ours to pin).
     """
 
-    def __init__(self, app: ASGIApp, *, op_origin: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, op_origin: str | None = None, hsts: bool = False) -> None:
         self.app = app
         self.op_origin = op_origin
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,6 +113,8 @@ class SecurityHeaders:
                 headers["cross-origin-opener-policy"] = "same-origin"
                 if not cacheable:
                     headers["cache-control"] = "no-store"
+                if self.hsts:
+                    headers["strict-transport-security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -192,11 +201,12 @@ def create_app(
     builds are closed by the app's lifespan.
     """
     own_rp, own_store = rp is None, store is None
+    https = settings.effective_base_url.startswith("https://")
     the_rp = rp if rp is not None else RelyingParty(settings, clock=clock)
     the_store = store if store is not None else _open_store(settings, clock)
     sessions = SessionManager(
         the_store,
-        secure=settings.effective_base_url.startswith("https://"),
+        secure=https,
         idle_timeout=settings.session_idle_timeout,
         absolute_timeout=settings.session_absolute_timeout,
         clock=clock,
@@ -223,7 +233,7 @@ def create_app(
         debug=False,
         routes=routes,
         middleware=[
-            Middleware(SecurityHeaders, op_origin=_origin(settings.issuer)),
+            Middleware(SecurityHeaders, op_origin=_origin(settings.issuer), hsts=https),
             Middleware(BodyLimit),
         ],
         exception_handlers=exception_handlers(),
