@@ -519,6 +519,27 @@ def test_id_token_sid_not_a_string_is_ignored() -> None:
     assert IDToken({"sid": 5}, {}, "").sid is None
 
 
+def test_id_token_repr_hides_the_jwt() -> None:
+    id_token = validate_id_token(GOOD, ALL, expect())
+    assert GOOD not in repr(id_token)
+    assert "user-1" in repr(id_token)  # what is not secret still shows
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("nonce", "SECRET-nonce-value"),
+        ("access_token", "SECRET-access-token"),
+        ("code", "SECRET-code-value"),
+        ("client_secret", "SECRET-client-secret"),
+    ],
+)
+def test_expectations_repr_hides_secrets(field: str, value: str) -> None:
+    expectations = expect(**{field: value})
+    assert value not in repr(expectations)
+    assert ISSUER in repr(expectations)
+
+
 # --- validate_refreshed_id_token (§12.2) ------------------------------------------------------
 
 

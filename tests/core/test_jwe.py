@@ -172,6 +172,29 @@ def test_errors_name_no_plaintext_and_no_key() -> None:
     assert CLIENT_SECRET not in str(info.value) and token not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("decryption", "secret"),
+    [
+        pytest.param(
+            JWEDecryption("RSA-OAEP-256", "A128CBC-HS256", RP_RSA),
+            str(RP_RSA.as_dict(private=True)["d"]),
+            id="rsa-private-key",
+        ),
+        pytest.param(
+            _decryption("A128KW", "A128CBC-HS256"),
+            str(_decryption("A128KW", "A128CBC-HS256").key.as_dict(private=True)["k"]),
+            id="derived-secret-key",
+        ),
+    ],
+)
+def test_repr_shows_no_key(decryption: JWEDecryption, secret: str) -> None:
+    text = repr(decryption)
+    assert secret not in text
+    # joserfc's own key repr hides the private part today; the key stays out regardless.
+    assert "key=" not in text and repr(decryption.key) not in text
+    assert "A128CBC-HS256" in text
+
+
 UNWRAP: list[tuple[str, str, JWEDecryption | None, type[ProtocolError], str, str]] = [
     # (id, token, decryption, error class, prefix, rule)
     ("plain-jws-when-encryption-expected", SIGNED, _decryption("RSA-OAEP-256", "A128CBC-HS256"),

@@ -100,3 +100,10 @@ def test_is_expired_with_custom_ttl() -> None:
     pending = make_pending()
     assert not pending.is_expired(pending.created_at + 59, ttl=60)
     assert pending.is_expired(pending.created_at + 60, ttl=60)
+
+
+@pytest.mark.parametrize("secret", ["state", "nonce", "code_verifier"])
+def test_repr_shows_no_secret_of_the_login(secret: str) -> None:
+    pending = make_pending(**{secret: f"SECRET-{secret}-value"})
+    assert f"SECRET-{secret}-value" not in repr(pending)
+    assert "https://rp.example/callback" in repr(pending)  # what is not secret still shows

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -49,15 +49,15 @@ class IDTokenExpectations:
     allowed_algs: tuple[str, ...]
     now: int
     clock_skew: int = 60
-    nonce: str | None = None
+    nonce: str | None = field(default=None, repr=False)
     max_age: int | None = None
     essential_acr: tuple[str, ...] = ()
-    access_token: str | None = None
-    code: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    code: str | None = field(default=None, repr=False)
     require_at_hash: bool = False
     require_c_hash: bool = False
     trusted_audiences: tuple[str, ...] = ()
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     max_iat_age: int | None = None
 
     def __post_init__(self) -> None:
@@ -69,11 +69,14 @@ class IDTokenExpectations:
 
 @dataclass(frozen=True)
 class IDToken:
-    """A validated ID token: its claims, its protected header and the JWT string."""
+    """A validated ID token: its claims, its protected header and the JWT string.
+
+    ``raw`` is a bearer credential (an ``id_token_hint``): never in the repr.
+    """
 
     claims: Mapping[str, Any]
     header: Mapping[str, Any]
-    raw: str
+    raw: str = field(repr=False)
 
     @property
     def sub(self) -> str:

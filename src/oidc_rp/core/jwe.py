@@ -19,7 +19,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -140,7 +140,7 @@ class JWEDecryption:
 
     alg: str
     enc: str
-    key: Key
+    key: Key = field(repr=False)
 
     def __post_init__(self) -> None:
         check_encryption_choice(self.alg, self.enc)

@@ -26,12 +26,16 @@ def _frozen(headers: Mapping[str, str]) -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One HTTP request to the OP. Header names are lower-case."""
+    """One HTTP request to the OP. Header names are lower-case.
+
+    The headers and body carry credentials (Authorization, DPoP, client_secret, code,
+    refresh_token): never in the repr.
+    """
 
     method: str
     url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    body: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "headers", _frozen(self.headers))
@@ -39,11 +43,14 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class HttpResponse:
-    """One HTTP response from the OP. Header names are lower-case."""
+    """One HTTP response from the OP. Header names are lower-case.
+
+    The body carries tokens and secrets (token, registration responses): never in the repr.
+    """
 
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    body: bytes = field(default=b"", repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "headers", _frozen(self.headers))

@@ -10,7 +10,7 @@ requested ``max_age`` and ``acr`` that the ID token must honour (OIDC Core §3.1
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from oidc_rp.errors import LoginStateError
@@ -36,11 +36,14 @@ _OPTIONAL_STRINGS = ("response_mode", "acr_values")
 
 @dataclass(frozen=True)
 class PendingLogin:
-    """One authorization request in flight, keyed by its ``state``."""
+    """One authorization request in flight, keyed by its ``state``.
 
-    state: str
-    nonce: str
-    code_verifier: str
+    ``state``, ``nonce`` and ``code_verifier`` are secrets of this login: never in its repr.
+    """
+
+    state: str = field(repr=False)
+    nonce: str = field(repr=False)
+    code_verifier: str = field(repr=False)
     redirect_uri: str
     response_type: str
     response_mode: str | None
