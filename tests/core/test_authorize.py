@@ -204,6 +204,7 @@ OPTION_ERRORS = (
         pytest.param({"max_age": True}, "authorization.max_age", id="max-age-bool"),
         pytest.param({"claims": ["userinfo"]}, "authorization.claims", id="claims-array"),
         pytest.param({"claims": "{not json"}, "authorization.claims", id="claims-bad-json"),
+        pytest.param({"claims": "[" * 100_000}, "authorization.claims", id="claims-too-deep"),
         pytest.param({"claims": "[]"}, "authorization.claims", id="claims-json-array"),
         pytest.param({"claims": {"access_token": {}}}, "authorization.claims", id="claims-member"),
         pytest.param(
@@ -495,6 +496,7 @@ GOOD_PAR = {"request_uri": "urn:ietf:params:oauth:request_uri:x", "expires_in": 
         pytest.param(200, GOOD_PAR, "par.status", id="status-200"),
         pytest.param(500, GOOD_PAR, "par.status", id="status-500"),
         pytest.param(201, b"<html>", "par.body", id="not-json"),
+        pytest.param(201, b"[" * 100_000, "par.body", id="nested-too-deep"),
         pytest.param(201, {"expires_in": 60}, "par.request_uri", id="no-request-uri"),
         pytest.param(
             201, {**GOOD_PAR, "request_uri": ""}, "par.request_uri", id="empty-request-uri"

@@ -232,6 +232,7 @@ USE_NONCE = {"error": "use_dpop_nonce", "error_description": "Authorization serv
         (_response(400, USE_NONCE), None),
         (_response(400, {"error": "invalid_grant"}, dpop_nonce="n"), None),
         (_response(400, None, dpop_nonce="n"), None),
+        (HttpResponse(400, {"dpop-nonce": "n"}, b"[" * 100_000), None),
         (_response(401, USE_NONCE, dpop_nonce="n"), None),
         (_response(401, www_authenticate='DPoP error="use_dpop_nonce"'), None),
         (_response(401, www_authenticate='DPoP error="invalid_token"', dpop_nonce="n"), None),

@@ -146,6 +146,8 @@ REJECTS: list[tuple[str, str, str, str]] = [
      f"{PAYLOAD}: not UTF-8"),
     ("garbage", "a.b.c.d.e", "", "id_token.jwe.header: not base64url-encoded JSON"),
     ("header-array", f"{b64(b'[]')}.b.c.d.e", "", "id_token.jwe.header: not a JSON object"),
+    ("header-too-deep", f"{b64(b'[' * 100_000)}.b.c.d.e", "",
+     "id_token.jwe.header: not base64url-encoded JSON"),
     ("no-alg", f"{b64(b'{}')}.b.c.d.e", "", "id_token.jwe.alg: 'None' is not the negotiated"),
     ("bad-segments", f"{b64(json.dumps({'alg': 'RSA-OAEP-256', 'enc': 'A128CBC-HS256'}).encode())}"
      ".!!.c.d.e", "", FAILED),
@@ -291,6 +293,7 @@ JSON_CLAIMS = [
     ('{"sub": "u"}', None),
     ("not json", "userinfo.jwe.payload: neither a signed JWT nor a JSON object"),
     ("[1]", "userinfo.jwe.payload: not a JSON object"),
+    ("[" * 100_000, "userinfo.jwe.payload: neither a signed JWT nor a JSON object"),
 ]
 
 

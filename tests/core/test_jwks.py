@@ -113,6 +113,11 @@ def test_parse_jwks_ignores_unusable_keys() -> None:
         pytest.param(
             HttpResponse(200, {}, b"<html>"), "jwks: response body is not JSON", id="not-json"
         ),
+        pytest.param(
+            HttpResponse(200, {}, b'{"keys":' + b"[" * 100_000),
+            "jwks: response body is not JSON",
+            id="nested-too-deep",
+        ),
         pytest.param(HttpResponse(200, {}, b"[]"), "jwks: response body is not a JSON", id="array"),
         pytest.param(HttpResponse(200, {}, b'{"keys": {}}'), "jwks: 'keys' is not", id="keys-obj"),
         pytest.param(HttpResponse(200, {}, b"{}"), "jwks: 'keys' is not an array", id="no-keys"),
@@ -308,6 +313,8 @@ ALG_NUMBER = b64(b'{"alg": 5}')
 CRIT_UNKNOWN = b64(b'{"alg": "RS256", "kid": "rsa-1", "crit": ["x-ext"], "x-ext": 1}')
 ALG_UNKNOWN = b64(b'{"alg": "XY999"}')
 TYP_NUMBER = b64(b'{"alg": "RS256", "kid": "rsa-1", "typ": 5}')
+NONE_HEADER = b64(b'{"alg": "none"}')
+DEEP_HEADER = b64(b'{"alg": "RS256", "x": ' + b"[" * 2000)
 B64_FALSE = b64(b'{"alg": "RS256", "b64": false}')
 
 VERIFY_REJECTS = [
@@ -478,6 +485,23 @@ VERIFY_REJECTS = [
         "jws.alg: the client secret cannot key",
     ),
     ("payload-not-json", sign(b"not json"), ["RS256"], None, JWKSError, "jws.payload: not JSON"),
+    ("payload-too-deep", sign(b"[" * 5000), ["RS256"], None, JWKSError, "jws.payload: not JSON"),
+    (
+        "none-payload-too-deep",
+        f"{NONE_HEADER}.{b64(b'[' * 5000)}.",
+        ["none"],
+        None,
+        JWKSError,
+        "jws.payload: not JSON",
+    ),
+    (
+        "header-too-deep",
+        f"{DEEP_HEADER}.{_P}.{_S}",
+        ["RS256"],
+        None,
+        JWKSError,
+        "jws: malformed compact JWS",
+    ),
     ("payload-array", sign([1, 2]), ["RS256"], None, JWKSError, "jws.payload: not a JSON object"),
     ("payload-string", sign(b'"text"'), ["RS256"], None, JWKSError, "jws.payload: not a JSON obj"),
 ]

@@ -25,6 +25,10 @@ from oidc_rp.errors import TokenErrorResponse, TokenResponseError
 TOKEN_ENDPOINT = "https://op.example.com/token"
 BASIC = {"authorization": "Basic Y2xpZW50OnNlY3JldA=="}
 MISSING = object()
+DEEP = b"[" * 100_000 + b"]" * 100_000
+AT_SYNTAX = "token_response.access_token: has characters outside VSCHAR"
+RT_SYNTAX = "token_response.refresh_token: has characters outside VSCHAR"
+IDT_SYNTAX = "token_response.id_token: has characters outside compact JWT characters"
 
 
 def form_of(request: HttpRequest) -> dict[str, str]:
@@ -138,6 +142,21 @@ def test_parse_token_response_accepts_a_full_response() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # VSCHAR = %x20-7E: every printable ASCII character and the space.
+        ("access_token", "".join(map(chr, range(0x20, 0x7F)))),
+        ("refresh_token", "".join(map(chr, range(0x20, 0x7F)))),
+        ("id_token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1In0."),
+        ("id_token", "h-_0.k.i.c.t"),
+    ],
+)
+def test_parse_token_response_accepts_the_whole_token_syntax(name: str, value: str) -> None:
+    response = parse_token_response(respond(token_body(**{name: value})), expect_id_token=True)
+    assert getattr(response, name) == value
+
+
 def test_parse_token_response_accepts_a_minimal_response() -> None:
     body = {"access_token": "at", "token_type": "bearer"}
     response = parse_token_response(respond(body), expect_id_token=False)
@@ -178,6 +197,19 @@ def test_token_type_is_compared_case_insensitively(token_type: str, normalized: 
         pytest.param(400, ["error"], "token_response.status", id="400-json-array"),
         pytest.param(200, b"<html>", "token_response.body", id="not-json"),
         pytest.param(200, b"\xff\xfe", "token_response.body", id="not-utf8"),
+        pytest.param(200, DEEP, "token_response.body", id="nested-too-deep"),
+        pytest.param(400, DEEP, "token_response.status", id="400-nested-too-deep"),
+        # RFC 6749 Appendix A.12, A.17: access_token and refresh_token are 1*VSCHAR.
+        pytest.param(200, token_body(access_token="tök"), AT_SYNTAX, id="at-non-ascii"),
+        pytest.param(200, token_body(access_token="a\r\nX: y"), AT_SYNTAX, id="at-crlf"),
+        pytest.param(200, token_body(access_token="a\x7f"), AT_SYNTAX, id="at-del"),
+        pytest.param(200, token_body(access_token="a\tb"), AT_SYNTAX, id="at-tab"),
+        pytest.param(200, token_body(refresh_token="r€"), RT_SYNTAX, id="rt-non-ascii"),
+        pytest.param(200, token_body(refresh_token="r\n"), RT_SYNTAX, id="rt-newline"),
+        # RFC 7515 §7.1 / RFC 7516 §7.1: a compact JWT is base64url parts and dots.
+        pytest.param(200, token_body(id_token="a.b.c d"), IDT_SYNTAX, id="id-token-space"),
+        pytest.param(200, token_body(id_token="a.b.é"), IDT_SYNTAX, id="id-token-non-ascii"),
+        pytest.param(200, token_body(id_token="a+b.c/d.e="), IDT_SYNTAX, id="id-token-base64"),
         pytest.param(200, [token_body()], "token_response.body", id="json-array"),
         pytest.param(
             200, token_body(access_token=MISSING), "token_response.access_token", id="no-at"
@@ -222,7 +254,8 @@ def test_parse_token_response_rejects(status: int, body: Any, rule: str) -> None
     with pytest.raises(TokenResponseError) as caught:
         parse_token_response(respond(body, status), expect_id_token=True)
     assert caught.value.code == "invalid_token_response"
-    assert caught.value.rule == rule
+    assert caught.value.rule == rule.partition(":")[0]
+    assert caught.value.message.startswith(rule)
     assert "a.b.c" not in caught.value.message
 
 

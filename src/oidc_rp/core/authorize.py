@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from joserfc.jwk import Key
 
 from oidc_rp.core.client_auth import sign_jwt
-from oidc_rp.core.messages import HttpRequest, HttpResponse, form_request, json_object
+from oidc_rp.core.messages import HttpRequest, HttpResponse, form_request, json_object, parse_json
 from oidc_rp.core.random import code_challenge_s256
 from oidc_rp.core.token import raise_for_error_response
 from oidc_rp.core.transaction import PendingLogin
@@ -194,7 +194,7 @@ def build_request_object(
     """
     claims: dict[str, Any] = dict(params)
     if "claims" in claims:
-        claims["claims"] = json.loads(claims["claims"])
+        claims["claims"] = parse_json(claims["claims"])
     if "max_age" in claims:
         claims["max_age"] = int(claims["max_age"])
     # RFC 9101 §4: the request object SHOULD contain iss and aud (the AS's issuer).
@@ -302,7 +302,7 @@ def _check_prompt(prompt: str | None) -> None:
 
 def _parse_claims_json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return parse_json(text)
     except ValueError:
         raise ValueError("authorization.claims: not valid JSON") from None
 
@@ -321,7 +321,7 @@ def _check_claims(claims: object) -> None:
             raise ValueError(f"authorization.claims.{name}: must be a JSON object")
     try:
         json.dumps(claims)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise ValueError("authorization.claims: not serialisable as JSON") from None
 
 

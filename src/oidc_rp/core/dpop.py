@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
 from oidc_rp.core.client_auth import sign_jwt
-from oidc_rp.core.messages import HttpResponse
+from oidc_rp.core.messages import HttpResponse, parse_json
 from oidc_rp.errors import TokenResponseError
 
 __all__ = [
@@ -191,8 +190,8 @@ def dpop_nonce_challenge(response: HttpResponse) -> str | None:
 
 def _json_error(body: bytes) -> object:
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        value = parse_json(body)
+    except ValueError:
         return None
     return value.get("error") if isinstance(value, dict) else None
 

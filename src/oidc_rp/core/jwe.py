@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from joserfc import jwe
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, Key, OctKey, OKPKey, RSAKey
 
+from oidc_rp.core.messages import parse_json
 from oidc_rp.errors import ProtocolError
 
 __all__ = [
@@ -223,7 +223,7 @@ def decrypt_jwe(
         with warnings.catch_warnings():
             warnings.simplefilter("error", SecurityWarning)
             result = jwe.decrypt_compact(token, decryption.key, registry=registry)
-    except (JoseError, ValueError, TypeError, KeyError, SecurityWarning):
+    except (JoseError, ValueError, TypeError, KeyError, RecursionError, SecurityWarning):
         raise error(f"{prefix}.jwe: decryption failed (wrong key or altered JWE)") from None
     try:
         return (result.plaintext or b"").decode("utf-8")
@@ -235,8 +235,8 @@ def _protected_header(token: str, prefix: str, error: type[ProtocolError]) -> di
     encoded = token.split(".", 1)[0]
     try:
         raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        header = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        header = parse_json(raw)
+    except ValueError:
         raise error(f"{prefix}.jwe.header: not base64url-encoded JSON") from None
     if not isinstance(header, dict):
         raise error(f"{prefix}.jwe.header: not a JSON object")
@@ -262,7 +262,7 @@ def _check_header(
 def parse_json_claims(plaintext: str, *, prefix: str, error: type[ProtocolError]) -> dict[str, Any]:
     """The claims of an encrypted but unsigned response: a JSON object (Registration §2)."""
     try:
-        claims = json.loads(plaintext)
+        claims = parse_json(plaintext)
     except ValueError:
         raise error(f"{prefix}.jwe.payload: neither a signed JWT nor a JSON object") from None
     if not isinstance(claims, dict):

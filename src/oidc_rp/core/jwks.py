@@ -12,7 +12,6 @@ see :func:`may_refetch`) and tries once more.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Collection, Mapping
 from typing import Any, NoReturn
@@ -22,7 +21,7 @@ from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import ECKey, Key, KeySet, OctKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry, deserialize_compact, extract_compact
 
-from oidc_rp.core.messages import HttpRequest, HttpResponse, json_object
+from oidc_rp.core.messages import HttpRequest, HttpResponse, json_object, parse_json
 from oidc_rp.errors import JWKSError, KeyNotFoundError, ProtocolError
 
 __all__ = [
@@ -197,7 +196,8 @@ def verify_jws(
     try:
         extracted = extract_compact(token.encode(), registry=registry)
         header = extracted.headers()
-    except (JoseError, ValueError, TypeError):
+    # RecursionError: joserfc's json.loads of a header nested too deeply.
+    except (JoseError, ValueError, TypeError, RecursionError):
         raise JWKSError("jws: malformed compact JWS") from None
     alg = _check_header(header, allowed_algs)
     try:
@@ -213,7 +213,7 @@ def verify_jws(
         key = _verification_key(alg, header, keys, client_secret)
         try:
             deserialize_compact(token, key, registry=registry)
-        except (JoseError, ValueError, TypeError):
+        except (JoseError, ValueError, TypeError, RecursionError):
             raise JWKSError("jws.signature: invalid signature") from None
     return header, _claims(extracted.payload)
 
@@ -260,8 +260,8 @@ def _verification_key(
 
 def _claims(payload: bytes) -> dict[str, Any]:
     try:
-        claims = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+        claims = parse_json(payload)
+    except ValueError:
         raise JWKSError("jws.payload: not JSON") from None
     # RFC 7519 §7.2 step 10: the payload of a JWT is a JSON object (the JWT Claims Set).
     if not isinstance(claims, dict):

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from oidc_rp.errors import ProtocolError
 
-__all__ = ["HttpRequest", "HttpResponse", "form_request", "json_object"]
+__all__ = ["HttpRequest", "HttpResponse", "form_request", "json_object", "parse_json"]
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -69,13 +69,26 @@ def form_request(
     return HttpRequest("POST", url, all_headers, urlencode(dict(form)).encode())
 
 
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads`` that fails only with ValueError, whatever the OP sent (RFC 8259).
+
+    Bytes that are not UTF-8 raise UnicodeDecodeError (a ValueError); nesting deeper than
+    the interpreter's recursion limit would raise RecursionError, turned into ValueError
+    here so that every caller's ``except ValueError`` maps it to its ProtocolError.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def json_object(
     response: HttpResponse, rule: str, error: type[ProtocolError] = ProtocolError
 ) -> dict[str, Any]:
     """Decode the body as a JSON object or raise ``error`` naming ``rule``."""
     try:
-        value = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+        value = parse_json(response.body)
+    except ValueError:
         raise error(f"{rule}: response body is not JSON (HTTP {response.status})") from None
     if not isinstance(value, dict):
         raise error(f"{rule}: response body is not a JSON object")

@@ -8,13 +8,13 @@ authentication headers and form fields come from ``client_auth.client_auth_param
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from oidc_rp.core.messages import HttpRequest, HttpResponse, form_request, json_object
+from oidc_rp.core.messages import HttpRequest, HttpResponse, form_request, json_object, parse_json
 from oidc_rp.errors import TokenErrorResponse, TokenResponseError
 
 __all__ = [
@@ -35,6 +35,12 @@ __all__ = [
 #: The token types this client understands, by their lower-case name.
 TOKEN_TYPES = {"bearer": "Bearer", "dpop": "DPoP"}
 TOKEN_TYPE_HINTS = ("access_token", "refresh_token")
+#: RFC 6749 Appendix A.12, A.17: access_token = 1*VSCHAR, refresh_token = 1*VSCHAR;
+#: VSCHAR = %x20-7E (a token goes into an HTTP header, which takes no other octets).
+_VSCHARS = re.compile(r"[\x20-\x7e]+")
+#: The characters of a JWS or JWE Compact Serialization: base64url parts and dots
+#: (RFC 7515 §7.1, RFC 7516 §7.1).
+_COMPACT_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
@@ -101,14 +107,14 @@ def parse_token_response(response: HttpResponse, *, expect_id_token: bool) -> To
         raise TokenResponseError(f"token_response.status: expected HTTP 200, got {response.status}")
     body = json_object(response, "token_response.body", TokenResponseError)
     # RFC 6749 §5.1: access_token and token_type are REQUIRED.
-    access_token = _string(body, "access_token", required=True)
+    access_token = _string(body, "access_token", required=True, syntax=_VSCHARS)
     token_type = _string(body, "token_type", required=True)
     # RFC 6749 §7.1: "The client MUST NOT use an access token if it does not understand the
     # token type"; the type is case-insensitive (§5.1).
     normalized = TOKEN_TYPES.get(str(token_type).lower())
     if normalized is None:
         raise TokenResponseError(f"token_response.token_type: unsupported {token_type!r}")
-    id_token = _string(body, "id_token", required=False)
+    id_token = _string(body, "id_token", required=False, syntax=_COMPACT_CHARS)
     # OIDC Core §3.1.3.3: the token response of an OpenID request contains an id_token.
     if expect_id_token and id_token is None:
         raise TokenResponseError("token_response.id_token: missing")
@@ -119,7 +125,7 @@ def parse_token_response(response: HttpResponse, *, expect_id_token: bool) -> To
         access_token=str(access_token),
         token_type=normalized,
         expires_in=expires_in,
-        refresh_token=_string(body, "refresh_token", required=False),
+        refresh_token=_string(body, "refresh_token", required=False, syntax=_VSCHARS),
         id_token=id_token,
         scope=_string(body, "scope", required=False),
         raw=MappingProxyType(body),
@@ -193,8 +199,8 @@ def raise_for_error_response(response: HttpResponse, endpoint: str) -> None:
     if not 400 <= response.status < 500:
         return
     try:
-        body = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+        body = parse_json(response.body)
+    except ValueError:
         return
     if not isinstance(body, dict) or not isinstance(body.get("error"), str) or not body["error"]:
         return
@@ -226,7 +232,9 @@ def _merge(form: Mapping[str, str], auth_form: Mapping[str, str]) -> dict[str, s
     return merged
 
 
-def _string(body: Mapping[str, Any], name: str, *, required: bool) -> str | None:
+def _string(
+    body: Mapping[str, Any], name: str, *, required: bool, syntax: re.Pattern[str] | None = None
+) -> str | None:
     value = body.get(name)
     if value is None:
         if required:
@@ -234,6 +242,9 @@ def _string(body: Mapping[str, Any], name: str, *, required: bool) -> str | None
         return None
     if not isinstance(value, str) or not value:
         raise TokenResponseError(f"token_response.{name}: not a non-empty string")
+    if syntax is not None and not syntax.fullmatch(value):
+        what = "VSCHAR (RFC 6749 Appendix A)" if syntax is _VSCHARS else "compact JWT characters"
+        raise TokenResponseError(f"token_response.{name}: has characters outside {what}")
     return value
 
 
