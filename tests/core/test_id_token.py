@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, OKPKey
 
 from oidc_rp.core.id_token import (
     IDToken,
@@ -29,6 +30,7 @@ from .tokens import (
     RSA_KEY,
     RSA_KEY_2,
     assert_error,
+    b64,
     corrupt,
     id_token_claims,
     jwks_response,
@@ -66,6 +68,21 @@ WITH_JUNK = parse_jwks(
         ]
     )
 )
+
+
+ED448_KEY = OKPKey.generate_key("Ed448", parameters={"kid": "ed448-1"})
+ED448 = parse_jwks(jwks_response([public_jwk(ED448_KEY)]))
+
+
+def shake_hash(value: str) -> str:
+    """The OIDC Core errata's hash for Ed448: SHAKE256 with 114 output octets, left 57."""
+    digest = hashlib.shake_256(value.encode("ascii")).digest(114)
+    assert len(digest[:57]) == 57
+    return b64(digest[:57])
+
+
+def ed448_token(alg: str = "Ed448", **claim_changes: Any) -> str:
+    return sign(id_token_claims(**claim_changes), alg, key=ED448_KEY)
 
 
 def expect(**changes: Any) -> IDTokenExpectations:
@@ -151,6 +168,24 @@ ACCEPTS: list[tuple[str, str, KeySet, IDTokenExpectations]] = [
         token("EdDSA", c_hash=left_hash(CODE, "sha512")),
         ALL,
         expect(allowed_algs=("EdDSA",), code=CODE, require_c_hash=True),
+    ),
+    (
+        "c-hash-ed448-shake256",
+        ed448_token(c_hash=shake_hash(CODE)),
+        ED448,
+        expect(allowed_algs=("Ed448",), code=CODE, require_c_hash=True),
+    ),
+    (
+        "at-hash-eddsa-over-ed448-shake256",
+        ed448_token("EdDSA", at_hash=shake_hash(ACCESS_TOKEN), c_hash=shake_hash(CODE)),
+        ED448,
+        expect(
+            allowed_algs=("EdDSA",),
+            access_token=ACCESS_TOKEN,
+            require_at_hash=True,
+            code=CODE,
+            require_c_hash=True,
+        ),
     ),
     ("unknown-claims", token(extra={"a": [1, 2]}, name="Jane"), ALL, expect()),
 ]
@@ -388,6 +423,22 @@ REJECTS: list[tuple[str, str, KeySet, IDTokenExpectations, type[Exception], str]
         "id_token.at_hash: does not match",
     ),
     (
+        "athash-eddsa-over-ed448-with-sha512",
+        ed448_token("EdDSA", at_hash=left_hash(ACCESS_TOKEN, "sha512")),
+        ED448,
+        expect(allowed_algs=("EdDSA",), access_token=ACCESS_TOKEN),
+        E,
+        "id_token.at_hash: does not match",
+    ),
+    (
+        "chash-ed448-with-sha512",
+        ed448_token(c_hash=left_hash(CODE, "sha512")),
+        ED448,
+        expect(allowed_algs=("Ed448",), code=CODE),
+        E,
+        "id_token.c_hash: does not match",
+    ),
+    (
         "athash-alg-none",
         unsigned(id_token_claims(at_hash=left_hash(ACCESS_TOKEN))),
         ALL,
@@ -481,15 +532,35 @@ def test_hash_claim(alg: str, hash_name: str) -> None:
     assert hash_claim(CODE, alg) == left_hash(CODE, hash_name)
 
 
+@pytest.mark.parametrize(
+    ("alg", "curve"),
+    [("Ed448", None), ("EdDSA", "Ed448"), ("Ed448", "Ed448")],
+)
+def test_hash_claim_ed448_is_shake256_with_114_octets(alg: str, curve: str | None) -> None:
+    # OIDC Core errata: for Ed448 the hash is SHAKE256(M, 912 bits); the left-most half is
+    # 57 octets, 76 base64url characters.
+    expected = b64(hashlib.shake_256(CODE.encode("ascii")).digest(114)[:57])
+    assert len(expected) == 76
+    assert hash_claim(CODE, alg, curve) == expected
+
+
+@pytest.mark.parametrize(("alg", "curve"), [("EdDSA", None), ("EdDSA", "Ed25519")])
+def test_hash_claim_eddsa_over_ed25519_is_sha512(alg: str, curve: str | None) -> None:
+    assert hash_claim(CODE, alg, curve) == left_hash(CODE, "sha512")
+
+
 def test_hash_claim_matches_the_spec_example() -> None:
     """OIDC Core Appendix A.4: the at_hash of this access token with RS256."""
     assert hash_claim(ACCESS_TOKEN, "RS256") == "77QmUPtjPfzWtF2AnpK9RQ"
 
 
-@pytest.mark.parametrize("alg", ["none", "RS1", "XS256", "Ed448", ""])
-def test_hash_claim_rejects_unknown_alg(alg: str) -> None:
+@pytest.mark.parametrize(
+    ("alg", "curve"),
+    [("none", None), ("RS1", None), ("XS256", None), ("", None), ("EdDSA", "X25519")],
+)
+def test_hash_claim_rejects_unknown_alg(alg: str, curve: str | None) -> None:
     with pytest.raises(ValueError, match="no hash"):
-        hash_claim(CODE, alg)
+        hash_claim(CODE, alg, curve)
 
 
 # --- IDToken ----------------------------------------------------------------------------------

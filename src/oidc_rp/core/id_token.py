@@ -21,7 +21,7 @@ from typing import Any
 from joserfc.jwk import KeySet
 
 from oidc_rp.core.claims import check_audience
-from oidc_rp.core.jwks import rewrap_jws_error, verify_jws
+from oidc_rp.core.jwks import rewrap_jws_error, select_verification_key, verify_jws
 from oidc_rp.errors import IDTokenError, JWKSError
 
 __all__ = [
@@ -106,20 +106,34 @@ class IDToken:
         return None if auth_time is None else int(auth_time)
 
 
-def hash_claim(value: str, alg: str) -> str:
+def hash_claim(value: str, alg: str, curve: str | None = None) -> str:
     """The ``at_hash`` / ``c_hash`` of ``value`` for a token signed with ``alg``.
 
     OIDC Core §3.3.2.11: "Its value is the base64url encoding of the left-most half of
     the hash of the octets of the ASCII representation of the [value], where the hash
-    algorithm used is the hash algorithm used in the alg Header Parameter". EdDSA
-    (Ed25519) uses SHA-512 (OIDC Core errata). Unknown ``alg`` -> ``ValueError``.
+    algorithm used is the hash algorithm used in the alg Header Parameter". The OIDC Core
+    errata name the hash of EdDSA by curve: Ed25519 -> SHA-512, Ed448 -> SHAKE256 with a
+    114-octet output (its left-most 57 octets are used). ``curve`` is the signing key's
+    curve; it matters only for ``alg="EdDSA"`` (default Ed25519), as the fully specified
+    ``Ed25519`` and ``Ed448`` (RFC 9864) name their curve. Unknown ``alg`` or curve ->
+    ``ValueError``.
     """
-    digest = hashlib.new(_hash_name(alg), value.encode()).digest()
+    digest = _digest(value.encode(), alg, curve)
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
+def _digest(octets: bytes, alg: str, curve: str | None) -> bytes:
+    if alg == "EdDSA":
+        alg = curve or "Ed25519"
+        if alg not in ("Ed25519", "Ed448"):
+            raise ValueError(f"no hash is defined for EdDSA with curve {alg[:16]!r}")
+    if alg == "Ed448":
+        return hashlib.shake_256(octets).digest(114)
+    return hashlib.new(_hash_name(alg), octets).digest()
+
+
 def _hash_name(alg: str) -> str:
-    if alg in ("EdDSA", "Ed25519"):
+    if alg == "Ed25519":
         return "sha512"
     if alg == "ES256K":
         return "sha256"
@@ -151,9 +165,16 @@ def validate_id_token(id_token: str, keys: KeySet, expectations: IDTokenExpectat
     _check_auth_time(claims, e)
     _check_acr(claims, e)
     alg = header["alg"]
-    _check_hash(claims, "at_hash", e.access_token, e.require_at_hash, alg)
-    _check_hash(claims, "c_hash", e.code, e.require_c_hash, alg)
+    # The hash of EdDSA depends on the curve of the key that verified the signature.
+    curve = _key_curve(keys, header) if alg == "EdDSA" else None
+    _check_hash(claims, "at_hash", e.access_token, e.require_at_hash, alg, curve)
+    _check_hash(claims, "c_hash", e.code, e.require_c_hash, alg, curve)
     return IDToken(MappingProxyType(claims), MappingProxyType(header), id_token)
+
+
+def _key_curve(keys: KeySet, header: Mapping[str, Any]) -> str | None:
+    curve = getattr(select_verification_key(keys, header), "curve_name", None)
+    return curve if isinstance(curve, str) else None
 
 
 def _is_number(value: object) -> bool:
@@ -257,7 +278,12 @@ def _check_acr(claims: Mapping[str, Any], e: IDTokenExpectations) -> None:
 
 
 def _check_hash(
-    claims: Mapping[str, Any], name: str, value: str | None, required: bool, alg: str
+    claims: Mapping[str, Any],
+    name: str,
+    value: str | None,
+    required: bool,
+    alg: str,
+    curve: str | None,
 ) -> None:
     claim = claims.get(name)
     # §3.2.2.10 / §3.3.2.11: at_hash and c_hash are REQUIRED in the flows that return them
@@ -271,7 +297,7 @@ def _check_hash(
     # §3.2.2.9 / §3.3.2.10: "The value of at_hash in the ID Token MUST match the value
     # produced" (likewise c_hash).
     try:
-        expected = hash_claim(value, alg)
+        expected = hash_claim(value, alg, curve)
     except ValueError:
         raise IDTokenError(f"id_token.{name}: no hash is defined for alg {alg!r}") from None
     if not isinstance(claim, str) or not hmac.compare_digest(claim.encode(), expected.encode()):
