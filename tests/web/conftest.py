@@ -5,10 +5,11 @@ redirects followed). Nothing of oidc-rp is mocked: requests go over real sockets
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,15 +18,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from joserfc import jwt
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 
+from oidc_rp.sessions import MemoryStore, SessionStore
 from oidc_rp.settings import Settings
 from oidc_rp.web import create_app
 from support.loopback import LoopbackServer, bind_loopback, start_server
 from support.node_op import NodeOP, free_port, login_via_dev_interactions, start_node_op
 
 CLIENT_ID = "rp-web"
+#: A public client (no secret): node-oidc-provider rotates its refresh tokens at each use.
+PUBLIC_CLIENT_ID = "rp-web-public"
 CLIENT_SECRET = "rp-web-secret-0123456789abcdef0123456789abcdef"
 OP_KEY = RSAKey.generate_key(2048, parameters={"kid": "op-rsa-1", "use": "sig", "alg": "RS256"})
 
@@ -46,6 +51,57 @@ def serve(app: Starlette, port: int) -> ServedApp:
     """Run ``app`` on 127.0.0.1:port (lifespan on); return once it accepts connections."""
     served = start_server(app, bind_loopback(port))
     return ServedApp(served.base_url, served.server, served.thread, served.sock, app=app)
+
+
+class GatedStore:
+    """A test double of the SessionStore plug-in point: a MemoryStore that records the keys
+    read and written and, once armed, holds the next write of a key with a given prefix
+    until the test releases it (to interleave two requests deterministically).
+
+    The app runs in uvicorn's thread, so the gate is made of threading events; the held
+    write waits with asyncio.sleep, and the app's event loop keeps serving meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+        self.reads: list[str] = []
+        self.writes: list[str] = []
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self._armed: str | None = None
+
+    def hold_next_write(self, prefix: str) -> None:
+        """Hold the next ``set`` of a key starting with ``prefix`` until :attr:`release`."""
+        self.held.clear()
+        self.release.clear()
+        self._armed = prefix
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        self.reads.append(key)
+        return await self.inner.get(key)
+
+    async def set(
+        self, key: str, value: dict[str, Any], ttl: int, *, tags: Iterable[str] = ()
+    ) -> None:
+        if self._armed is not None and key.startswith(self._armed):
+            self._armed = None
+            self.held.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.005)
+        self.writes.append(key)
+        await self.inner.set(key, value, ttl, tags=tags)
+
+    async def take(self, key: str) -> dict[str, Any] | None:
+        return await self.inner.take(key)
+
+    async def delete(self, key: str) -> None:
+        await self.inner.delete(key)
+
+    async def delete_tagged(self, tag: str) -> int:
+        return await self.inner.delete_tagged(tag)
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 @dataclass(frozen=True)
@@ -77,12 +133,27 @@ def client_metadata(ports: Ports) -> dict[str, Any]:
     }
 
 
+def public_client_metadata(ports: Ports) -> dict[str, Any]:
+    """The public client rp-web-public (token_endpoint_auth_method none), on the aux app."""
+    url = f"http://127.0.0.1:{ports.aux}"
+    return {
+        "client_id": PUBLIC_CLIENT_ID,
+        "redirect_uris": [f"{url}/callback"],
+        "post_logout_redirect_uris": [f"{url}/logged-out"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+    }
+
+
 @pytest.fixture(scope="session")
 def op(ports: Ports, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeOP]:
-    """node-oidc-provider with the client rp-web and a signing key the tests know."""
+    """node-oidc-provider with the clients rp-web and rp-web-public, and a key the tests know."""
     jwks = {"keys": [OP_KEY.as_dict(private=True)]}
     node_op = start_node_op(
-        [client_metadata(ports)], tmp_dir=tmp_path_factory.mktemp("op"), extra={"jwks": jwks}
+        [client_metadata(ports), public_client_metadata(ports)],
+        tmp_dir=tmp_path_factory.mktemp("op"),
+        extra={"jwks": jwks},
     )
     yield node_op
     node_op.stop()
@@ -168,12 +239,16 @@ def aux_app(ports: Ports, op: NodeOP, tmp_path: Path) -> Iterator[Callable[..., 
     """Start an app with special settings on the second registered port (one at a time)."""
     started: list[ServedApp] = []
 
-    def start(clock: Callable[[], float] = time.time, **overrides: Any) -> ServedApp:
+    def start(
+        clock: Callable[[], float] = time.time,
+        store: SessionStore | None = None,
+        **overrides: Any,
+    ) -> ServedApp:
         for app in started:
             app.stop()
         overrides.setdefault("issuer", op.issuer)
         settings = make_settings(ports.aux, tmp_path / "data", **overrides)
-        started.append(serve(create_app(settings, clock=clock), ports.aux))
+        started.append(serve(create_app(settings, clock=clock, store=store), ports.aux))
         return started[-1]
 
     yield start
@@ -228,3 +303,20 @@ async def session_json(browser: httpx2.AsyncClient, app_url: str) -> dict[str, A
 def query_of(url: str) -> dict[str, str]:
     """Single-valued query parameters of a URL."""
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def logout_token(op: NodeOP, **claims: Any) -> str:
+    """A logout token signed with the OP's key (Back-Channel Logout 1.0 §2.4)."""
+    now = int(time.time())
+    body = {
+        "iss": op.issuer,
+        "aud": CLIENT_ID,
+        "iat": now,
+        "exp": now + 120,
+        "jti": f"jti-{time.monotonic_ns()}",
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        **claims,
+    }
+    body = {k: v for k, v in body.items() if v is not None}
+    header = {"alg": "RS256", "kid": "op-rsa-1", "typ": "logout+jwt"}
+    return jwt.encode(header, body, OP_KEY)

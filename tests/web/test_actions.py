@@ -4,15 +4,12 @@ sessions, and back-channel logout, against node-oidc-provider."""
 from __future__ import annotations
 
 import re
-import time
-from typing import Any
 
 import httpx2
 import pytest
-from joserfc import jwt
 
 from support.node_op import NodeOP, logout_via_end_session
-from web.conftest import CLIENT_ID, OP_KEY, ServedApp, query_of, session_json, sign_in
+from web.conftest import CLIENT_ID, ServedApp, logout_token, query_of, session_json, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -236,23 +233,6 @@ async def test_back_channel_logout_ends_the_other_sessions_of_the_op_session(
         response = await tab_a.post(f"{main_app.url}/logout", data={"csrf_token": csrf_a})
         await logout_via_end_session(response.headers["location"], cookies_client=op_browser)
         assert (await session_json(tab_b, main_app.url))["authenticated"] is False, op.log()
-
-
-def logout_token(op: NodeOP, **claims: Any) -> str:
-    """A logout token signed with the OP's key (Back-Channel Logout 1.0 §2.4)."""
-    now = int(time.time())
-    body = {
-        "iss": op.issuer,
-        "aud": CLIENT_ID,
-        "iat": now,
-        "exp": now + 120,
-        "jti": f"jti-{time.monotonic_ns()}",
-        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
-        **claims,
-    }
-    body = {k: v for k, v in body.items() if v is not None}
-    header = {"alg": "RS256", "kid": "op-rsa-1", "typ": "logout+jwt"}
-    return jwt.encode(header, body, OP_KEY)
 
 
 async def test_back_channel_logout_by_sub_and_replay(

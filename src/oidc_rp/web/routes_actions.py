@@ -86,7 +86,7 @@ async def _done(
 
 
 def _tokens(session: WebSession) -> TokenSet:
-    return TokenSet.from_dict((session.user or {}).get("tokens") or {})
+    return TokenSet.from_dict((session.tokens or {}).get("tokens") or {})
 
 
 def _chosen_token(session: WebSession, form: dict[str, str]) -> tuple[str, str]:
@@ -104,14 +104,17 @@ def _chosen_token(session: WebSession, form: dict[str, str]) -> tuple[str, str]:
 async def refresh(request: Request) -> Response:
     """Use the refresh token; on any error the stored tokens stay as they were."""
     web, session, _ = await _authorized(request)
-    old = _tokens(session)
-    new = await _traced(web, session, lambda sink: web.rp.refresh(old, trace=sink))
-    user = session.user or {}
-    user["tokens"] = new.to_dict()
-    user["revoked"] = {}
-    if new.id_token and new.id_token != old.id_token:
-        # Validated by rp.refresh (OIDC Core §12.2); decoded here only to show its claims.
-        user["id_token_claims"] = json.loads(decode_for_display("", new.id_token, 0).payload)
+    # One writer of the tokens record at a time, from its latest version: a second
+    # refresh waits and uses the rotated refresh token (RFC 9700 §4.14.2).
+    async with web.sessions.tokens_lock(session):
+        record = await web.sessions.reload_tokens(session)
+        old = _tokens(session)
+        new = await _traced(web, session, lambda sink: web.rp.refresh(old, trace=sink))
+        record = {**record, "tokens": new.to_dict(), "revoked": {}}
+        if new.id_token and new.id_token != old.id_token:
+            # Validated by rp.refresh (OIDC Core §12.2); decoded here only to show its claims.
+            record["id_token_claims"] = json.loads(decode_for_display("", new.id_token, 0).payload)
+        await web.sessions.save_tokens(session, record)
     data = {
         "access_token_changed": new.access_token != old.access_token,
         "refresh_token_changed": new.refresh_token != old.refresh_token,
@@ -124,10 +127,12 @@ async def refresh(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     """Revoke the access or the refresh token (RFC 7009 §2.1)."""
     web, session, form = await _authorized(request)
-    value, hint = _chosen_token(session, form)
-    await _traced(web, session, lambda sink: web.rp.revoke(value, hint, trace=sink))
-    user = session.user or {}
-    user["revoked"] = {**(user.get("revoked") or {}), hint: True}
+    async with web.sessions.tokens_lock(session):
+        record = await web.sessions.reload_tokens(session)
+        value, hint = _chosen_token(session, form)
+        await _traced(web, session, lambda sink: web.rp.revoke(value, hint, trace=sink))
+        record = {**record, "revoked": {**(record.get("revoked") or {}), hint: True}}
+        await web.sessions.save_tokens(session, record)
     data = {"revoked": hint}
     return await _done(request, web, session, "revoke", f"Revoked the {hint}", data)
 
@@ -143,10 +148,13 @@ async def introspect(request: Request) -> Response:
 async def userinfo(request: Request) -> Response:
     """Fetch the UserInfo claims again (OIDC Core §5.3)."""
     web, session, _ = await _authorized(request)
-    tokens = _tokens(session)
-    claims = await _traced(web, session, lambda sink: web.rp.userinfo(tokens, trace=sink))
-    user = session.user or {}
-    user["userinfo"], user["userinfo_error"] = claims, None
+    async with web.sessions.tokens_lock(session):
+        record = await web.sessions.reload_tokens(session)
+        tokens = _tokens(session)
+        claims = await _traced(web, session, lambda sink: web.rp.userinfo(tokens, trace=sink))
+        await web.sessions.save_tokens(
+            session, {**record, "userinfo": claims, "userinfo_error": None}
+        )
     return await _done(request, web, session, "userinfo", "UserInfo", claims)
 
 
@@ -217,9 +225,9 @@ async def backchannel_logout(request: Request) -> Response:
     except (OIDCError, BadRequest) as exc:
         return backchannel_error(exc)
     if claims.sid:
-        await web.store.delete_tagged(f"sid:{claims.sid}")
+        await web.sessions.end_tagged(f"sid:{claims.sid}")
     elif claims.sub:
-        await web.store.delete_tagged(f"sub:{claims.sub}")
+        await web.sessions.end_tagged(f"sub:{claims.sub}")
     # §2.8: "The RP's response SHOULD include a Cache-Control HTTP response header ... no-store".
     return Response(status_code=200, headers={"cache-control": "no-store"})
 

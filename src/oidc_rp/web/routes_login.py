@@ -211,17 +211,19 @@ async def _begin(
 
 
 def _user_record(login: Login, now: float) -> dict[str, Any]:
+    """Who logged in: kept in the session record (the tokens are kept apart)."""
     tags = [f"sub:{login.sub}"] + ([f"sid:{login.sid}"] if login.sid else [])
+    return {"sub": login.sub, "sid": login.sid, "logged_in_at": now, "tags": tags}
+
+
+def _tokens_record(login: Login) -> dict[str, Any]:
+    """The tokens record: written only by login, refresh, revoke and userinfo."""
     return {
-        "sub": login.sub,
-        "sid": login.sid,
         "tokens": login.tokens.to_dict(),
         "id_token_claims": login.id_token_claims,
         "userinfo": login.userinfo,
         "userinfo_error": login.userinfo_error,
-        "logged_in_at": now,
         "revoked": {},
-        "tags": tags,
     }
 
 
@@ -245,6 +247,8 @@ async def _finish(request: Request, web: WebState, params: dict[str, str]) -> Re
     fresh.data["user"] = _user_record(login, web.clock())
     target = session.data.get("target_link_uri")
     response = RedirectResponse(target if isinstance(target, str) else "/", status_code=303)
+    # The tokens first: a session record is never live without its tokens record.
+    await web.sessions.save_tokens(fresh, _tokens_record(login))
     await web.sessions.save(fresh, response)
     return response
 
@@ -348,7 +352,7 @@ async def frontchannel_logout(request: Request) -> Response:
         raise BadRequest("frontchannel_logout.iss: not the configured issuer")
     if not sid:
         raise BadRequest("frontchannel_logout.sid: missing")
-    ended = await web.store.delete_tagged(f"sid:{sid}")
+    ended = await web.sessions.end_tagged(f"sid:{sid}")
     return web.templates.TemplateResponse(request, "frontchannel_logout.html", {"ended": ended})
 
 

@@ -1,5 +1,8 @@
 """Read-only routes: the home page, health check, session JSON and the RP's public keys.
 
+They write back only the session record (``last_seen``, the one-time result), never the
+tokens record, so a page that was slow cannot undo a refresh (web/sessions.py).
+
 ``GET /`` shows, logged out, the OP (its discovery document, which features it lacks),
 the client's registration and the login forms; logged in, the claims, the tokens (raw
 and, for JWTs, decoded for display) and a form (with the CSRF token) for every action.
@@ -57,8 +60,9 @@ async def _provider(request: Request) -> dict[str, Any]:
 
 def _user_context(session: WebSession, now: float) -> dict[str, Any]:
     user = session.user or {}
-    tokens = user.get("tokens") or {}
-    revoked = user.get("revoked") or {}
+    record = session.tokens or {}
+    tokens = record.get("tokens") or {}
+    revoked = record.get("revoked") or {}
     shown = []
     for name, key in (("Access token", "access_token"), ("Refresh token", "refresh_token")):
         if tokens.get(key):
@@ -68,9 +72,9 @@ def _user_context(session: WebSession, now: float) -> dict[str, Any]:
     expires_at = tokens.get("expires_at")
     return {
         "sub": user.get("sub"),
-        "id_token_claims": pretty_json(user.get("id_token_claims") or {}),
-        "userinfo": pretty_json(user["userinfo"]) if user.get("userinfo") else None,
-        "userinfo_error": user.get("userinfo_error"),
+        "id_token_claims": pretty_json(record.get("id_token_claims") or {}),
+        "userinfo": pretty_json(record["userinfo"]) if record.get("userinfo") else None,
+        "userinfo_error": record.get("userinfo_error"),
         "tokens": shown,
         "token_type": tokens.get("token_type"),
         "scope": tokens.get("scope"),
@@ -113,12 +117,12 @@ async def api_session(request: Request) -> Response:
     session = await web.sessions.load(request)
     if session is None or session.user is None:
         return JSONResponse({"authenticated": False}, status_code=401)
-    user = session.user
-    tokens = user.get("tokens") or {}
+    user, record = session.user, session.tokens or {}
+    tokens = record.get("tokens") or {}
     body = {
         "authenticated": True,
         "sub": user.get("sub"),
-        "claims": {**(user.get("userinfo") or {}), **(user.get("id_token_claims") or {})},
+        "claims": {**(record.get("userinfo") or {}), **(record.get("id_token_claims") or {})},
         "csrf_token": session.csrf_token,
         "tokens": {
             "access_token_expires_at": tokens.get("expires_at"),

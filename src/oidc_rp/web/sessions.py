@@ -8,8 +8,24 @@ prefix (RFC 6265bis §4.1.3.2), so no other host can set or read it.
 A session record is a JSON object::
 
     {"created_at", "last_seen", "csrf_token", "browser_id",
-     "user": {...} | None, "trace": [...], "result": {...} | None,
-     "logout_state": str | None, "fragment_login": bool}
+     "user": {"sub", "sid", "logged_in_at", "tags"} | None, "trace": [...],
+     "result": {...} | None, "logout_state": str | None, "fragment_login": bool}
+
+It is written back by every request (``last_seen``, the trace, the one-time result). The
+user's tokens and claims are NOT in it: they live in a separate *tokens record*::
+
+    {"tokens", "id_token_claims", "userinfo", "userinfo_error", "revoked"}
+
+under ``tokens:<digest of the session id>``, written only by login and the refresh,
+revoke and userinfo actions (in this process one at a time per session, each re-reading
+the record first). A page that loaded the session before a refresh finished therefore
+cannot write the old (rotated) tokens back. The session record carries the user's
+``sub:``/``sid:`` tags and the tokens record the same tags prefixed ``tokens:``;
+:meth:`SessionManager.end_tagged` deletes both. The tokens record is only ever read
+through a live session record, so a ``delete_tagged`` of the session tags alone also
+ends the login, and a session whose tokens record is gone is logged out. The tokens
+record lives until the absolute timeout (it is reached only through the session record,
+whose idle timeout still applies) and is deleted with the session.
 
 ``browser_id`` identifies the browser across the id rotation at login (session fixation
 defence), so a pending login started in one tab still completes after another tab logged
@@ -22,11 +38,13 @@ the browser by a digest of its ``browser_id``, taken once (single use) and accep
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import hmac
 import re
 import secrets
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +60,7 @@ from oidc_rp.web.errors import CSRFError, SessionRequired
 __all__ = ["SessionManager", "WebSession", "new_token"]
 
 SESSION_PREFIX = "session:"
+TOKENS_PREFIX = "tokens:"
 LOGIN_PREFIX = "login:"
 REQUEST_OBJECT_PREFIX = "request-object:"
 TRACE_LIMIT = 60
@@ -57,6 +76,11 @@ def _digest(value: str) -> str:
     return hashlib.sha256(b"oidc-rp browser\x00" + value.encode()).hexdigest()
 
 
+def tokens_key(session_id: str) -> str:
+    """The store key of a session's tokens record (derived from the session id)."""
+    return TOKENS_PREFIX + hashlib.sha256(b"oidc-rp tokens\x00" + session_id.encode()).hexdigest()
+
+
 @dataclasses.dataclass
 class WebSession:
     """One browser session: its cookie id and its record (mutable until saved)."""
@@ -64,6 +88,8 @@ class WebSession:
     id: str
     data: dict[str, Any]
     cookie_needed: bool = False
+    #: The tokens record (tokens, claims, userinfo, revoked) of a logged-in session.
+    tokens: dict[str, Any] | None = None
 
     @property
     def csrf_token(self) -> str:
@@ -72,7 +98,7 @@ class WebSession:
 
     @property
     def user(self) -> dict[str, Any] | None:
-        """The logged-in user (tokens, claims), or None for an anonymous session."""
+        """The logged-in user (sub, sid, tags), or None for an anonymous session."""
         user = self.data.get("user")
         return user if isinstance(user, dict) else None
 
@@ -105,6 +131,7 @@ class SessionManager:
         self.idle_timeout = idle_timeout
         self.absolute_timeout = absolute_timeout
         self.clock = clock
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # Sessions -----------------------------------------------------------------------
 
@@ -121,10 +148,16 @@ class SessionManager:
             now - float(data.get("last_seen", 0)) >= self.idle_timeout
             or now - float(data.get("created_at", 0)) >= self.absolute_timeout
         ):
-            await self.store.delete(SESSION_PREFIX + session_id)
+            await self._delete(session_id)
             return None
         data["last_seen"] = now
-        return WebSession(session_id, data)
+        session = WebSession(session_id, data)
+        if session.user is not None:
+            session.tokens = await self.store.get(tokens_key(session_id))
+            if session.tokens is None:
+                # Ended by a logout (delete_tagged) that raced with a write of this record.
+                data["user"] = None
+        return session
 
     async def require(self, request: Request, *, logged_in: bool = True) -> WebSession:
         """The live session (logged in unless told otherwise), else SessionRequired (401)."""
@@ -157,16 +190,20 @@ class SessionManager:
 
     async def rotate(self, session: WebSession) -> WebSession:
         """Replace the session by a new id and CSRF token, same browser (fixation defence)."""
-        await self.store.delete(SESSION_PREFIX + session.id)
+        await self._delete(session.id)
         fresh = self.create(browser_id=str(session.data.get("browser_id") or new_token()))
         fresh.data["trace"] = session.data.get("trace") or []
         return fresh
 
+    def _remaining(self, session: WebSession) -> float:
+        return self.absolute_timeout - (self.clock() - float(session.data["created_at"]))
+
     async def save(self, session: WebSession, response: Response) -> None:
-        """Write the record (TTL: the sooner timeout) and set the cookie when new."""
-        now = self.clock()
-        remaining = self.absolute_timeout - (now - float(session.data["created_at"]))
-        ttl = max(1, int(min(self.idle_timeout, remaining)))
+        """Write the session record (TTL: the sooner timeout), never the tokens record.
+
+        Sets the cookie when the session is new.
+        """
+        ttl = max(1, int(min(self.idle_timeout, self._remaining(session))))
         tags = (session.user or {}).get("tags") or ()
         await self.store.set(SESSION_PREFIX + session.id, session.data, ttl, tags=tags)
         if session.cookie_needed:
@@ -180,11 +217,51 @@ class SessionManager:
             )
 
     async def destroy(self, session: WebSession, response: Response) -> None:
-        """Delete the record and clear the cookie."""
-        await self.store.delete(SESSION_PREFIX + session.id)
+        """Delete the session and tokens records and clear the cookie."""
+        await self._delete(session.id)
         response.delete_cookie(
             self.cookie_name, path="/", secure=self.secure, httponly=True, samesite="lax"
         )
+
+    async def _delete(self, session_id: str) -> None:
+        await self.store.delete(SESSION_PREFIX + session_id)
+        await self.store.delete(tokens_key(session_id))
+
+    async def end_tagged(self, tag: str) -> int:
+        """End every session tagged ``tag`` (``sid:...``, ``sub:...``); return how many."""
+        ended = await self.store.delete_tagged(tag)
+        await self.store.delete_tagged(TOKENS_PREFIX + tag)
+        return ended
+
+    # The tokens record -------------------------------------------------------------
+
+    def tokens_lock(self, session: WebSession) -> asyncio.Lock:
+        """The lock serialising this process's writers of the session's tokens record."""
+        lock = self._locks.get(session.id)
+        if lock is None:
+            lock = self._locks[session.id] = asyncio.Lock()
+        return lock
+
+    async def reload_tokens(self, session: WebSession) -> dict[str, Any]:
+        """The latest tokens record (hold :meth:`tokens_lock`), or SessionRequired (401)."""
+        record = await self.store.get(tokens_key(session.id))
+        if record is None or session.user is None:
+            raise SessionRequired("session: not logged in (the session ended); sign in again")
+        session.tokens = record
+        return record
+
+    async def save_tokens(self, session: WebSession, record: dict[str, Any]) -> None:
+        """Write the tokens record, carrying the user's tags, until the absolute timeout.
+
+        Only login, refresh, revoke and userinfo call this; an action first checks that
+        the session was not ended meanwhile (a logout must not be undone by a late write).
+        """
+        if not session.cookie_needed and await self.store.get(SESSION_PREFIX + session.id) is None:
+            raise SessionRequired("session: not logged in (the session ended); sign in again")
+        tags = [TOKENS_PREFIX + tag for tag in (session.user or {}).get("tags") or ()]
+        ttl = max(1, int(self._remaining(session)))
+        await self.store.set(tokens_key(session.id), record, ttl, tags=tags)
+        session.tokens = record
 
     # CSRF ---------------------------------------------------------------------------
 
