@@ -199,3 +199,22 @@ async def test_a_page_written_back_after_a_logout_does_not_log_the_user_in_again
         assert (await slow_page).status_code == 200  # it rewrote the session record...
         # ... but the tokens record is gone with the logout: nobody is logged in.
         assert (await session_json(browser, app.url))["authenticated"] is False
+
+
+async def test_an_action_loads_its_session_once(
+    aux_app: Callable[..., ServedApp], op_browser: httpx2.AsyncClient
+) -> None:
+    store = GatedStore()
+    app = aux_app(store=store)
+    async with httpx2.AsyncClient() as browser:
+        assert (await sign_in(browser, op_browser, app.url)).status_code == 303
+        session_id = browser.cookies["oidc-rp-session"]
+        csrf = (await session_json(browser, app.url))["csrf_token"]
+        store.reads.clear()
+        answer = await browser.post(
+            f"{app.url}/introspect",
+            data={"csrf_token": csrf, "token": "access"},
+            headers={"accept": "application/json"},
+        )
+    assert answer.status_code == 200, answer.text
+    assert store.reads.count(f"session:{session_id}") == 1

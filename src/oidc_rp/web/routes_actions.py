@@ -27,7 +27,7 @@ from oidc_rp.client import TokenSet
 from oidc_rp.core.random import generate_state
 from oidc_rp.errors import LogoutTokenError, OIDCError
 from oidc_rp.http import TraceSink
-from oidc_rp.web.errors import BadRequest, backchannel_error, wants_json
+from oidc_rp.web.errors import BadRequest, SessionRequired, backchannel_error, wants_json
 from oidc_rp.web.sessions import WebSession
 from oidc_rp.web.state import WebState, read_form, web_state
 from oidc_rp.web.views import decode_for_display
@@ -47,13 +47,16 @@ async def _form(request: Request) -> dict[str, str]:
 async def _authorized(
     request: Request, *, logged_in: bool = True
 ) -> tuple[WebState, WebSession, dict[str, str]]:
-    """The session (401 without), the CSRF check (403), then logged in (401)."""
+    """The session (401 without), the CSRF check (403), then logged in (401).
+
+    The session is loaded once: the CSRF token and the login are checked on that record.
+    """
     web = web_state(request)
     session = await web.sessions.require(request, logged_in=False)
     form = await _form(request)
     web.sessions.check_csrf(session, request.headers.get("x-csrf-token") or form.get("csrf_token"))
-    if logged_in:
-        await web.sessions.require(request, logged_in=True)
+    if logged_in and session.user is None:
+        raise SessionRequired("session: not logged in; sign in first")
     return web, session, form
 
 
