@@ -3,10 +3,13 @@ sessions, and back-channel logout, against node-oidc-provider."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 
 import httpx2
 import pytest
+from joserfc import jws
 
 from support.node_op import NodeOP, logout_via_end_session
 from web.conftest import CLIENT_ID, ServedApp, logout_token, query_of, session_json, sign_in
@@ -66,6 +69,22 @@ async def test_refresh_changes_the_access_token(
     assert as_json.status_code == 200
     assert as_json.json()["data"]["access_token_changed"] is True
     assert after[0] not in as_json.text
+
+
+async def test_refresh_shows_the_claims_of_the_new_id_token(
+    main_app: ServedApp, browser: httpx2.AsyncClient, op_browser: httpx2.AsyncClient
+) -> None:
+    csrf = await logged_in(main_app, browser, op_browser)
+    before = raw_tokens((await browser.get(f"{main_app.url}/")).text)[-1]
+    await asyncio.sleep(1.1)  # a new iat: the new ID token's claims differ from the old
+    refreshed = await act(browser, main_app, "/refresh", csrf)
+    assert refreshed.json()["data"]["id_token_changed"] is True
+    after = raw_tokens((await browser.get(f"{main_app.url}/")).text)[-1]
+    assert after != before
+    new_claims = json.loads(jws.extract_compact(after.encode()).payload)
+    claims = (await session_json(browser, main_app.url))["claims"]
+    assert new_claims["iat"] > json.loads(jws.extract_compact(before.encode()).payload)["iat"]
+    assert {k: claims[k] for k in new_claims} == new_claims
 
 
 async def test_revoke_then_introspect_and_call_api(

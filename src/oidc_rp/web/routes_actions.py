@@ -27,10 +27,10 @@ from oidc_rp.client import TokenSet
 from oidc_rp.core.random import generate_state
 from oidc_rp.errors import LogoutTokenError, OIDCError
 from oidc_rp.http import TraceSink
+from oidc_rp.tokens import stored_id_token_claims
 from oidc_rp.web.errors import BadRequest, SessionRequired, backchannel_error, wants_json
 from oidc_rp.web.sessions import WebSession
 from oidc_rp.web.state import WebState, read_form, web_state
-from oidc_rp.web.views import decode_for_display
 
 __all__ = ["routes"]
 
@@ -115,8 +115,8 @@ async def refresh(request: Request) -> Response:
         new = await _traced(web, session, lambda sink: web.rp.refresh(old, trace=sink))
         record = {**record, "tokens": new.to_dict(), "revoked": {}}
         if new.id_token and new.id_token != old.id_token:
-            # Validated by rp.refresh (OIDC Core §12.2); decoded here only to show its claims.
-            record["id_token_claims"] = json.loads(decode_for_display("", new.id_token, 0).payload)
+            # Validated by rp.refresh (OIDC Core §12.2) before it was returned.
+            record["id_token_claims"] = stored_id_token_claims(new.id_token)
         await web.sessions.save_tokens(session, record)
     data = {
         "access_token_changed": new.access_token != old.access_token,
