@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from oidc_rp.core.claims import check_audience
+from oidc_rp.core.claims import check_audience, is_int, is_number
 from oidc_rp.errors import IDTokenError, LogoutTokenError, ProtocolError
 
 CLIENT_ID = "client-123"
@@ -52,3 +52,24 @@ def test_check_audience_rejects(
         check_audience(claims, CLIENT_ID, trusted, prefix="x", error=error)
     assert type(info.value) is error
     assert str(info.value).startswith(rule), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "integer", "number"),
+    [
+        (0, True, True),
+        (1_700_000_000, True, True),
+        (-5, True, True),
+        (1.5, False, True),
+        (True, False, False),
+        (False, False, False),
+        (float("nan"), False, False),
+        (float("inf"), False, False),
+        ("1", False, False),
+        (None, False, False),
+        ([1], False, False),
+    ],
+)
+def test_is_int_and_is_number(value: object, integer: bool, number: bool) -> None:
+    assert is_int(value) is integer
+    assert is_number(value) is number

@@ -33,6 +33,7 @@ EC256 = ECKey.generate_key("P-256", parameters={"kid": "ec-256"})
 EC384 = ECKey.generate_key("P-384")
 EC521 = ECKey.generate_key("P-521")
 ED = OKPKey.generate_key("Ed25519", parameters={"kid": "ed-1"})
+ED448 = OKPKey.generate_key("Ed448", parameters={"kid": "ed448-1"})
 
 
 def params(auth: ClientAuthentication) -> tuple[dict[str, str], dict[str, str]]:
@@ -118,7 +119,10 @@ def test_client_secret_jwt_with_a_short_secret_raises_no_warning() -> None:
         pytest.param(EC256, None, "ES256", "ec-256", id="p256"),
         pytest.param(EC384, None, "ES384", None, id="p384-no-kid"),
         pytest.param(EC521, None, "ES512", None, id="p521"),
-        pytest.param(ED, None, "EdDSA", "ed-1", id="ed25519"),
+        # RFC 9864 §2: the fully specified names by default; EdDSA only when asked for.
+        pytest.param(ED, None, "Ed25519", "ed-1", id="ed25519"),
+        pytest.param(ED448, None, "Ed448", "ed448-1", id="ed448"),
+        pytest.param(ED, "EdDSA", "EdDSA", "ed-1", id="ed25519-eddsa-asked"),
     ],
 )
 def test_private_key_jwt(key: Key, signing_alg: str | None, alg: str, kid: str | None) -> None:
@@ -197,12 +201,18 @@ def test_repr_hides_the_secret() -> None:
         (EC256, "ES256"),
         (EC384, "ES384"),
         (EC521, "ES512"),
-        (ED, "EdDSA"),
+        (ED, "Ed25519"),
+        (ED448, "Ed448"),
         (secret_key(SECRET), "HS256"),
     ],
 )
 def test_default_signing_alg(key: Key, alg: str) -> None:
     assert default_signing_alg(key) == alg
+
+
+def test_default_signing_alg_refuses_key_agreement_curves() -> None:
+    with pytest.raises(ValueError, match=r"^client_auth\.private_key: 'X25519' is not a signing"):
+        default_signing_alg(OKPKey.generate_key("X25519"))
 
 
 def test_default_signing_alg_for_secp256k1() -> None:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from joserfc.jwk import Key
 
+from oidc_rp.core.claims import is_int
 from oidc_rp.core.client_auth import sign_jwt
 from oidc_rp.core.messages import HttpRequest, HttpResponse, form_request, json_object, parse_json
 from oidc_rp.core.random import code_challenge_s256
@@ -106,7 +107,7 @@ class AuthorizationOptions:
         _check_prompt(self.prompt)
         # OIDC Core §3.1.2.1: max_age is a number of seconds, >= 0.
         max_age = self.max_age
-        if max_age is not None and (not isinstance(max_age, int) or isinstance(max_age, bool)):
+        if max_age is not None and not is_int(max_age):
             raise ValueError("authorization.max_age: must be an integer")
         if max_age is not None and max_age < 0:
             raise ValueError("authorization.max_age: must not be negative")
@@ -283,7 +284,7 @@ def parse_pushed_authorization_response(response: HttpResponse) -> PushedAuthori
     if not isinstance(request_uri, str) or not request_uri:
         raise TokenResponseError("par.request_uri: missing or not a string")
     expires_in = body.get("expires_in")
-    if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
+    if not is_int(expires_in) or expires_in <= 0:
         raise TokenResponseError("par.expires_in: missing or not a positive integer")
     return PushedAuthorizationResponse(request_uri, expires_in)
 

@@ -1,19 +1,33 @@
-"""Checks on JWT claim values shared by ID tokens and logout tokens (RFC 7519 §4.1).
+"""Checks on JSON claim and member values shared across the core (RFC 7519 §4.1, RFC 8259).
 
 OIDC Core §3.1.3.7 defines how the ``aud`` claim of an ID token is validated;
 Back-Channel Logout 1.0 §2.6 step 3 validates a logout token's ``aud`` "in the same way",
 so both call :func:`check_audience`. Each check raises the caller's error class with a
-rule under the caller's prefix (``id_token.aud``, ``logout_token.aud``).
+rule under the caller's prefix (``id_token.aud``, ``logout_token.aud``). :func:`is_int`
+and :func:`is_number` tell JSON integers and NumericDates from look-alikes (``true``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from oidc_rp.errors import ProtocolError
 
-__all__ = ["check_audience"]
+__all__ = ["check_audience", "is_int", "is_number"]
+
+
+def is_int(value: object) -> TypeGuard[int]:
+    """A JSON integer: an ``int`` that is not a ``bool`` (JSON ``true`` is no number)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number (RFC 7519 §2 NumericDate): not a bool, not NaN or Infinity."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)
 
 
 def check_audience(

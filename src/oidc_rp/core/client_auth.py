@@ -20,6 +20,8 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, Key, OctKey, OKPKey, RSAKey
 from joserfc.jws import serialize_compact
 
+from oidc_rp.core.jwa import EC_ALG_FOR_CURVE
+
 __all__ = [
     "CLIENT_ASSERTION_TYPE",
     "METHODS",
@@ -41,8 +43,6 @@ METHODS = (
 )
 #: Lifetime of a client assertion, in seconds.
 ASSERTION_LIFETIME = 60
-
-_EC_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}
 
 
 @dataclass(frozen=True)
@@ -113,16 +113,22 @@ def secret_key(client_secret: str) -> OctKey:
 
 
 def default_signing_alg(key: Key) -> str:
-    """The JWS algorithm that fits ``key``: RSA->RS256, EC by curve, OKP->EdDSA, oct->HS256."""
+    """The JWS algorithm that fits ``key``: RSA->RS256, EC by curve, OKP by curve, oct->HS256.
+
+    OKP keys get the fully specified names of RFC 9864 §2, ``Ed25519`` or ``Ed448``
+    (the polymorphic ``EdDSA`` is deprecated there; ask for it through ``signing_alg``).
+    """
     if isinstance(key, RSAKey):
         return "RS256"
     if isinstance(key, ECKey):
-        alg = _EC_ALGS.get(key.curve_name)
+        alg = EC_ALG_FOR_CURVE.get(key.curve_name)
         if alg is None:
             raise ValueError(f"client_auth.private_key: unsupported curve {key.curve_name!r}")
         return alg
     if isinstance(key, OKPKey):
-        return "EdDSA"
+        if key.curve_name not in ("Ed25519", "Ed448"):
+            raise ValueError(f"client_auth.private_key: {key.curve_name!r} is not a signing curve")
+        return key.curve_name
     if isinstance(key, OctKey):
         return "HS256"
     raise ValueError(f"client_auth.private_key: unsupported key type {key.key_type!r}")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
 from oidc_rp.core.client_auth import sign_jwt
+from oidc_rp.core.jwa import MIN_RSA_BITS, key_fits_alg
 from oidc_rp.core.messages import HttpResponse, parse_json
 from oidc_rp.errors import TokenResponseError
 
@@ -51,8 +52,6 @@ DPOP_SIGNING_ALGS: Mapping[str, str] = {
     "Ed25519": "OKP Ed25519",
     "Ed448": "OKP Ed448",
 }
-_EC_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
-_OKP_CURVES = {"EdDSA": ("Ed25519", "Ed448"), "Ed25519": ("Ed25519",), "Ed448": ("Ed448",)}
 #: The public members of each key type (RFC 7638 §3.2, the thumbprint's members).
 _PUBLIC_MEMBERS = {
     "EC": ("kty", "crv", "x", "y"),
@@ -65,7 +64,6 @@ _NONCE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 _CHALLENGE_PART = re.compile(
     r'\s*,?\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*))?'
 )
-MIN_RSA_BITS = 2048
 
 
 def check_dpop_key(key: Key, alg: str) -> None:
@@ -82,13 +80,9 @@ def check_dpop_key(key: Key, alg: str) -> None:
 
 
 def _fits(key: Key, alg: str) -> bool:
-    if isinstance(key, RSAKey):
-        return alg[:2] in ("RS", "PS") and key.raw_value.key_size >= MIN_RSA_BITS
-    if isinstance(key, ECKey):
-        return _EC_CURVES.get(alg) == key.curve_name
-    if isinstance(key, OKPKey):
-        return key.curve_name in _OKP_CURVES.get(alg, ())
-    return False
+    if isinstance(key, RSAKey) and key.raw_value.key_size < MIN_RSA_BITS:
+        return False
+    return key_fits_alg(key, alg)
 
 
 def dpop_public_jwk(key: Key) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -20,7 +19,7 @@ from typing import Any
 
 from joserfc.jwk import KeySet
 
-from oidc_rp.core.claims import check_audience
+from oidc_rp.core.claims import check_audience, is_number
 from oidc_rp.core.jwks import rewrap_jws_error, select_verification_key, verify_jws
 from oidc_rp.errors import IDTokenError, JWKSError
 
@@ -177,13 +176,6 @@ def _key_curve(keys: KeySet, header: Mapping[str, Any]) -> str | None:
     return curve if isinstance(curve, str) else None
 
 
-def _is_number(value: object) -> bool:
-    """A JSON number (RFC 7519 NumericDate): not a bool, not NaN or Infinity."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value)
-
-
 def _check_iss(claims: Mapping[str, Any], e: IDTokenExpectations) -> None:
     # §3.1.3.7 step 2: "The Issuer Identifier for the OpenID Provider ... MUST exactly
     # match the value of the iss (issuer) Claim."
@@ -224,7 +216,7 @@ def _check_times(claims: Mapping[str, Any], e: IDTokenExpectations) -> None:
     # §3.1.3.7 step 9: "The current time MUST be before the time represented by the exp Claim"
     if exp is None:
         raise IDTokenError("id_token.exp: missing")
-    if not _is_number(exp):
+    if not is_number(exp):
         raise IDTokenError("id_token.exp: not a number")
     if e.now >= exp + e.clock_skew:
         raise IDTokenError("id_token.exp: expired")
@@ -232,14 +224,14 @@ def _check_times(claims: Mapping[str, Any], e: IDTokenExpectations) -> None:
     # that were issued too far away from the current time".
     if iat is None:
         raise IDTokenError("id_token.iat: missing")
-    if not _is_number(iat):
+    if not is_number(iat):
         raise IDTokenError("id_token.iat: not a number")
     if iat > e.now + e.clock_skew:
         raise IDTokenError("id_token.iat: issued in the future")
     if e.max_iat_age is not None and e.now - iat > e.max_iat_age + e.clock_skew:
         raise IDTokenError("id_token.iat: issued too long ago")
     # RFC 7519 §4.1.5: the JWT "MUST NOT be accepted for processing" before nbf.
-    if nbf is not None and (not _is_number(nbf) or nbf > e.now + e.clock_skew):
+    if nbf is not None and (not is_number(nbf) or nbf > e.now + e.clock_skew):
         raise IDTokenError("id_token.nbf: not yet valid")
 
 
@@ -257,7 +249,7 @@ def _check_nonce(claims: Mapping[str, Any], e: IDTokenExpectations) -> None:
 
 def _check_auth_time(claims: Mapping[str, Any], e: IDTokenExpectations) -> None:
     auth_time = claims.get("auth_time")
-    if auth_time is not None and not _is_number(auth_time):
+    if auth_time is not None and not is_number(auth_time):
         raise IDTokenError("id_token.auth_time: not a number")
     if e.max_age is None:
         return

@@ -26,6 +26,7 @@ from joserfc import jwe
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, Key, OctKey, OKPKey, RSAKey
 
+from oidc_rp.core.jwa import ECDH_CURVES
 from oidc_rp.core.messages import parse_json
 from oidc_rp.errors import ProtocolError
 
@@ -97,7 +98,6 @@ REFUSED_ALGS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_EC_CURVES = ("P-256", "P-384", "P-521")
 _OKP_CURVES = ("X25519", "X448")
 
 
@@ -173,7 +173,7 @@ def _key_fits(key: Key, alg: str) -> bool:
     if ASYMMETRIC_ALGS[alg] == "RSA":
         return isinstance(key, RSAKey) and key.is_private
     if isinstance(key, ECKey):
-        return key.is_private and key.curve_name in _EC_CURVES
+        return key.is_private and key.curve_name in ECDH_CURVES
     return isinstance(key, OKPKey) and key.is_private and key.curve_name in _OKP_CURVES
 
 

@@ -21,6 +21,7 @@ from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import ECKey, Key, KeySet, OctKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry, deserialize_compact, extract_compact
 
+from oidc_rp.core.jwa import HMAC_ALGS, KEY_FOR_ALG, MIN_RSA_BITS, key_fits_alg
 from oidc_rp.core.messages import HttpRequest, HttpResponse, json_object, parse_json
 from oidc_rp.errors import JWKSError, KeyNotFoundError, ProtocolError
 
@@ -33,21 +34,8 @@ __all__ = [
     "verify_jws",
 ]
 
-#: Key type (and curves) that each JWS ``alg`` needs (RFC 7518 §3, RFC 8037 §3.1, RFC 9864).
-_KEY_FOR_ALG: dict[str, tuple[str, tuple[str, ...]]] = {
-    **{f"{p}{n}": ("RSA", ()) for p in ("RS", "PS") for n in (256, 384, 512)},
-    "ES256": ("EC", ("P-256",)),
-    "ES384": ("EC", ("P-384",)),
-    "ES512": ("EC", ("P-521",)),
-    "ES256K": ("EC", ("secp256k1",)),
-    "EdDSA": ("OKP", ("Ed25519", "Ed448")),
-    "Ed25519": ("OKP", ("Ed25519",)),
-    "Ed448": ("OKP", ("Ed448",)),
-}
-_HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
 #: Header members that point at or embed a key: never trusted (RFC 8725 §3.10).
 _KEY_HEADERS = ("jku", "x5u", "jwk")
-_MIN_RSA_BITS = 2048
 
 
 class _Registry(JWSRegistry):
@@ -115,17 +103,14 @@ def _import_signing_key(entry: object) -> Key | None:
     # RFC 7517 §5: ignore keys with missing members or unsupported values.
     except (JoseError, ValueError, TypeError, KeyError):
         return None
-    if isinstance(key, RSAKey) and key.raw_value.key_size < _MIN_RSA_BITS:
+    if isinstance(key, RSAKey) and key.raw_value.key_size < MIN_RSA_BITS:
         return None
     return key
 
 
 def _fits(key: Key, alg: str) -> bool:
     """True when ``key`` can verify a JWS with ``alg`` (key type, curve, use, alg, key_ops)."""
-    kty, curves = _KEY_FOR_ALG.get(alg, ("", ()))
-    if key.key_type != kty or key.get("use", "sig") != "sig":
-        return False
-    if curves and getattr(key, "curve_name", None) not in curves:
+    if not key_fits_alg(key, alg) or key.get("use", "sig") != "sig":
         return False
     key_ops = key.get("key_ops")
     if isinstance(key_ops, list) and "verify" not in key_ops:
@@ -228,7 +213,7 @@ def _check_header(header: object, allowed_algs: Collection[str]) -> str:
     # sent by the Client in the id_token_signed_response_alg parameter".
     if alg not in allowed_algs:
         raise JWKSError(f"jws.alg: {alg[:16]!r} is not allowed")
-    if alg not in _KEY_FOR_ALG and alg not in _HMAC_ALGS and alg != "none":
+    if alg not in KEY_FOR_ALG and alg not in HMAC_ALGS and alg != "none":
         raise JWKSError(f"jws.alg: {alg[:16]!r} is not supported")
     # RFC 7515 §4.1.11: "If any of the listed extension Header Parameters are not
     # understood and supported by the recipient, then the JWS is invalid."
@@ -243,7 +228,7 @@ def _check_header(header: object, allowed_algs: Collection[str]) -> str:
 def _verification_key(
     alg: str, header: Mapping[str, Any], keys: KeySet, client_secret: str | None
 ) -> Key:
-    if alg not in _HMAC_ALGS:
+    if alg not in HMAC_ALGS:
         return select_verification_key(keys, header)
     # OIDC Core §10.1: for MAC-based algorithms "the octets of the UTF-8 representation
     # of the client_secret" are the key.

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from joserfc.jwk import KeySet
 
-from oidc_rp.core.claims import check_audience
+from oidc_rp.core.claims import check_audience, is_number
 from oidc_rp.core.jwks import rewrap_jws_error, verify_jws
 from oidc_rp.errors import JWKSError, LogoutTokenError
 
@@ -140,23 +139,17 @@ def _check_iss_aud(
     )
 
 
-def _is_number(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value)
-
-
 def _check_times(claims: Mapping[str, Any], now: int, skew: int, max_age: int | None) -> int:
     iat: Any = claims.get("iat")
     exp: Any = claims.get("exp")
     # §2.4: iat and exp are REQUIRED.
-    if not _is_number(iat):
+    if not is_number(iat):
         raise LogoutTokenError("logout_token.iat: missing or not a number")
     if iat > now + skew:
         raise LogoutTokenError("logout_token.iat: issued in the future")
     if max_age is not None and now - iat > max_age + skew:
         raise LogoutTokenError("logout_token.iat: issued too long ago")
-    if not _is_number(exp):
+    if not is_number(exp):
         raise LogoutTokenError("logout_token.exp: missing or not a number")
     if now >= exp + skew:
         raise LogoutTokenError("logout_token.exp: expired")

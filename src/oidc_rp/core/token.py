@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from oidc_rp.core.claims import is_int
 from oidc_rp.core.messages import HttpRequest, HttpResponse, form_request, json_object, parse_json
 from oidc_rp.errors import TokenErrorResponse, TokenResponseError
 
@@ -119,7 +120,7 @@ def parse_token_response(response: HttpResponse, *, expect_id_token: bool) -> To
     if expect_id_token and id_token is None:
         raise TokenResponseError("token_response.id_token: missing")
     expires_in = body.get("expires_in")
-    if expires_in is not None and (not _is_int(expires_in) or expires_in < 0):
+    if expires_in is not None and (not is_int(expires_in) or expires_in < 0):
         raise TokenResponseError("token_response.expires_in: not a non-negative integer")
     return TokenResponse(
         access_token=str(access_token),
@@ -246,7 +247,3 @@ def _string(
         what = "VSCHAR (RFC 6749 Appendix A)" if syntax is _VSCHARS else "compact JWT characters"
         raise TokenResponseError(f"token_response.{name}: has characters outside {what}")
     return value
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

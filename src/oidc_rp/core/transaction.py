@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from oidc_rp.core.claims import is_int
 from oidc_rp.errors import LoginStateError
 
 __all__ = ["DEFAULT_TTL", "PendingLogin"]
@@ -90,9 +91,9 @@ class PendingLogin:
             if not isinstance(data.get(name), str | None):
                 raise LoginStateError(f"pending_login.{name}: not a string")
         max_age = data.get("max_age")
-        if max_age is not None and not _is_int(max_age):
+        if max_age is not None and not is_int(max_age):
             raise LoginStateError("pending_login.max_age: not an integer")
-        if not _is_int(data.get("created_at")):
+        if not is_int(data.get("created_at")):
             raise LoginStateError("pending_login.created_at: missing or not an integer")
         essential_acr = data.get("essential_acr", [])
         if not isinstance(essential_acr, list | tuple) or not all(
@@ -111,7 +112,3 @@ class PendingLogin:
     def is_expired(self, now: int, ttl: int = DEFAULT_TTL) -> bool:
         """True when the login was started ``ttl`` seconds or more before ``now``."""
         return now >= self.created_at + ttl
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
