@@ -56,6 +56,7 @@ from oidc_rp.tokens import ApiResponse, Login, TokenSet, stored_id_token_claims
 
 __all__ = [
     "JWKS_REFETCH_INTERVAL",
+    "LOGOUT_TOKEN_MAX_AGE",
     "MAX_IAT_AGE",
     "METADATA_TTL",
     "ApiResponse",
@@ -69,6 +70,9 @@ T = TypeVar("T")
 #: An ID token issued longer ago than this is refused (OIDC Core §3.1.3.7 step 10 lets the
 #: client reject tokens "issued too far away from the current time").
 MAX_IAT_AGE = 3600
+#: A back-channel logout token issued longer ago than this is refused (Back-Channel Logout
+#: 1.0 §2.6 lets the RP bound iat); the web app remembers each jti for longer than that.
+LOGOUT_TOKEN_MAX_AGE = 600
 
 
 class RelyingParty:
@@ -641,6 +645,9 @@ class RelyingParty:
                 allowed_algs=(alg,),
                 now=self._now(),
                 clock_skew=self.settings.clock_skew,
+                trusted_audiences=self.settings.trusted_audiences,
+                # Bounded age, so that a replay cache of LOGOUT_TOKEN_MAX_AGE + skew suffices.
+                max_age=LOGOUT_TOKEN_MAX_AGE,
             )
 
         return await self._with_keys(check, None)

@@ -15,6 +15,8 @@ from typing import Any
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
+from oidc_rp.core.client_auth import default_signing_alg
+from oidc_rp.core.jwa import MIN_RSA_BITS
 from oidc_rp.errors import ConfigurationError
 
 __all__ = [
@@ -29,10 +31,8 @@ __all__ = [
 AsymmetricKey = RSAKey | ECKey | OKPKey
 EncryptionKey = RSAKey | ECKey
 
-_EC_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}
 # OKP curves that sign (RFC 8037 §2); X25519 and X448 are key-agreement curves only.
 _SIGNING_OKP = ("Ed25519", "Ed448")
-MIN_RSA_BITS = 2048
 
 
 def _key_text(setting: str, value: str) -> str:
@@ -99,12 +99,7 @@ def load_encryption_key(setting: str, value: str) -> EncryptionKey:
 
 def default_alg(key: AsymmetricKey) -> str:
     """The usual JWS algorithm for a key: RS256, ES256/384/512 by curve, Ed25519 or Ed448."""
-    if isinstance(key, RSAKey):
-        return "RS256"
-    if isinstance(key, ECKey):
-        return _EC_ALGS.get(key.curve_name, "ES256")
-    # RFC 9864: the fully-specified names for EdDSA over each curve.
-    return "Ed448" if key.curve_name == "Ed448" else "Ed25519"
+    return default_signing_alg(key)
 
 
 def public_jwks(
