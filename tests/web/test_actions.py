@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 
 import httpx2
 import pytest
@@ -178,15 +179,13 @@ async def test_actions_with_a_bad_csrf_token_are_403(
 
 
 async def test_csrf_token_in_the_header_and_logged_out_actions(
-    main_app: ServedApp, browser: httpx2.AsyncClient
+    aux_app: Callable[..., ServedApp], browser: httpx2.AsyncClient
 ) -> None:
-    await browser.get(f"{main_app.url}/")
-    csrf = re.search(
-        r'name="csrf_token" value="([^"]+)"', (await browser.get(f"{main_app.url}/")).text
-    )
+    app = aux_app(client_id=None, client_secret=None)  # the page offers registration
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', (await browser.get(f"{app.url}/")).text)
     assert csrf is not None
     response = await browser.post(
-        f"{main_app.url}/refresh",
+        f"{app.url}/refresh",
         headers={"x-csrf-token": csrf.group(1), "accept": "application/json"},
     )
     assert response.status_code == 401  # right token, but nobody is logged in

@@ -30,6 +30,19 @@ def offline_app(tmp_path: Path) -> Iterator[ServedApp]:
     served.stop()
 
 
+@pytest.fixture
+def offline_dynamic_app(tmp_path: Path) -> Iterator[ServedApp]:
+    """The offline app without a static client: its logged-out page has the registration
+    form, hence an anonymous session's CSRF token."""
+    port = free_port()
+    settings = make_settings(
+        port, tmp_path / "data", issuer=DEAD_ISSUER, client_id=None, client_secret=None
+    )
+    served = serve(create_app(settings), port)
+    yield served
+    served.stop()
+
+
 async def test_healthz_and_home_page_without_the_op(offline_app: ServedApp, tmp_path: Path) -> None:
     async with httpx2.AsyncClient() as client:
         health = await client.get(f"{offline_app.url}/healthz")
@@ -199,12 +212,12 @@ async def _csrf(client: httpx2.AsyncClient, app: ServedApp) -> str:
 @pytest.mark.parametrize("path", FORM_ROUTES)
 @pytest.mark.parametrize("accept", ["application/json", "text/html"])
 async def test_a_body_over_the_limit_is_a_413(
-    offline_app: ServedApp, path: str, accept: str
+    offline_dynamic_app: ServedApp, path: str, accept: str
 ) -> None:
     async with httpx2.AsyncClient() as client:
-        csrf = await _csrf(client, offline_app)
+        csrf = await _csrf(client, offline_dynamic_app)
         response = await client.post(
-            f"{offline_app.url}{path}",
+            f"{offline_dynamic_app.url}{path}",
             data={"csrf_token": csrf, "state": "s", "pad": "x" * (300 * 1024)},
             headers={"accept": accept},
         )
@@ -216,7 +229,7 @@ async def test_a_body_over_the_limit_is_a_413(
         assert "Request too large" in response.text
 
 
-async def test_a_streamed_body_over_the_limit_is_a_413(offline_app: ServedApp) -> None:
+async def test_a_streamed_body_over_the_limit_is_a_413(offline_dynamic_app: ServedApp) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         # No Content-Length: counted as it arrives. 8 fields of 40 KiB, each within the
         # form limits, 320 KiB in all.
@@ -227,7 +240,7 @@ async def test_a_streamed_body_over_the_limit_is_a_413(offline_app: ServedApp) -
 
     async with httpx2.AsyncClient() as client:
         response = await client.post(
-            f"{offline_app.url}/callback",
+            f"{offline_dynamic_app.url}/callback",
             content=chunks(),
             headers={
                 "content-type": "application/x-www-form-urlencoded",
@@ -253,17 +266,17 @@ def _fields(csrf: str, count: int) -> dict[str, str]:
     ],
 )
 async def test_form_limits_are_a_400(
-    offline_app: ServedApp, path: str, case: str, rule: str
+    offline_dynamic_app: ServedApp, path: str, case: str, rule: str
 ) -> None:
     async with httpx2.AsyncClient() as client:
-        csrf = await _csrf(client, offline_app)
+        csrf = await _csrf(client, offline_dynamic_app)
         kwargs: dict[str, Any] = {"data": _fields(csrf, 64)}
         if case == "a field over 64 KiB":
             kwargs = {"data": {**_fields(csrf, 0), "big": "x" * (65 * 1024)}}
         elif case == "a file":
             kwargs = {"data": _fields(csrf, 0), "files": {"logout_token": ("t.txt", b"x")}}
         response = await client.post(
-            f"{offline_app.url}{path}", headers={"accept": "application/json"}, **kwargs
+            f"{offline_dynamic_app.url}{path}", headers={"accept": "application/json"}, **kwargs
         )
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request"
@@ -271,11 +284,11 @@ async def test_form_limits_are_a_400(
     assert rule in response.json()["error_description"]
 
 
-async def test_forms_within_the_limits_still_work(offline_app: ServedApp) -> None:
+async def test_forms_within_the_limits_still_work(offline_dynamic_app: ServedApp) -> None:
     async with httpx2.AsyncClient() as client:
-        csrf = await _csrf(client, offline_app)
+        csrf = await _csrf(client, offline_dynamic_app)
         response = await client.post(
-            f"{offline_app.url}/refresh",
+            f"{offline_dynamic_app.url}/refresh",
             data=_fields(csrf, 60),
             headers={"accept": "application/json"},
         )

@@ -49,3 +49,32 @@ async def test_register_log_in_and_clean_registration(
         )
         assert cleaned.status_code == 200
         assert cleaned.json()["data"] == {"client_id": None}
+
+
+@pytest.mark.parametrize("path", ["/register", "/clean-registration"])
+async def test_registration_routes_are_refused_with_a_static_client(
+    main_app: ServedApp, op_browser: httpx2.AsyncClient, path: str
+) -> None:
+    async with httpx2.AsyncClient() as visitor:  # anonymous: nothing on the page to post
+        home = await visitor.get(f"{main_app.url}/")
+        assert 'action="/register"' not in home.text and "csrf_token" not in home.text
+        assert "dynamic registration is off" in home.text
+        refused = await visitor.post(
+            f"{main_app.url}{path}", headers={"accept": "application/json"}
+        )
+        assert refused.status_code == 403
+    async with httpx2.AsyncClient() as user:  # logged in: the same
+        assert (await sign_in(user, op_browser, main_app.url)).status_code == 303
+        info = await session_json(user, main_app.url)
+        assert 'action="/register"' not in (await user.get(f"{main_app.url}/")).text
+        refused = await user.post(
+            f"{main_app.url}{path}",
+            headers={"x-csrf-token": info["csrf_token"], "accept": "application/json"},
+        )
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "forbidden"
+        assert "static client_id" in refused.json()["error_description"]
+        as_page = await user.post(f"{main_app.url}{path}", data={"csrf_token": info["csrf_token"]})
+        assert as_page.status_code == 403 and "static client_id" in as_page.text
+        # The static client is untouched: the session still works with it.
+        assert (await session_json(user, main_app.url))["authenticated"] is True

@@ -7,7 +7,7 @@ Mapping (docs/web.md, "Errors"):
 - ``ConfigurationError`` met by a request (no client_id yet, no signing key) -> 400
 - ``NotSupportedError`` and bad user input (:class:`BadRequest`) -> 400
 - no session (:class:`SessionRequired`) -> 401; bad or missing CSRF token
-  (:class:`CSRFError`) -> 403
+  (:class:`CSRFError`) -> 403; refused by this app's configuration (:class:`Forbidden`) -> 403
 - a request body over the app's limit (:class:`PayloadTooLarge`) -> 413
 - ``ProtocolError`` (the OP broke a rule) and ``OPUnreachableError`` -> 502
 - Starlette's ``HTTPException`` (404, 405) keeps its status
@@ -43,6 +43,7 @@ __all__ = [
     "BadRequest",
     "CSRFError",
     "ErrorView",
+    "Forbidden",
     "PayloadTooLarge",
     "SessionRequired",
     "WebError",
@@ -82,6 +83,13 @@ class CSRFError(WebError):
 
     status = 403
     code = "invalid_csrf_token"
+
+
+class Forbidden(WebError):
+    """The request is well formed, but this app's configuration does not allow it."""
+
+    status = 403
+    code = "forbidden"
 
 
 class PayloadTooLarge(WebError):

@@ -28,7 +28,13 @@ from oidc_rp.core.random import generate_state
 from oidc_rp.errors import LogoutTokenError, OIDCError
 from oidc_rp.http import TraceSink
 from oidc_rp.tokens import stored_id_token_claims
-from oidc_rp.web.errors import BadRequest, SessionRequired, backchannel_error, wants_json
+from oidc_rp.web.errors import (
+    BadRequest,
+    Forbidden,
+    SessionRequired,
+    backchannel_error,
+    wants_json,
+)
 from oidc_rp.web.sessions import WebSession
 from oidc_rp.web.state import WebState, read_form, web_state
 
@@ -174,9 +180,23 @@ async def call_api(request: Request) -> Response:
     return await _done(request, web, session, "call-api", title, data)
 
 
+def _check_no_static_client(web: WebState) -> None:
+    """Registration is for an app without a static client: with one, 403.
+
+    /register and /clean-registration work logged out (the first login needs a client),
+    so any visitor could otherwise replace or wipe the app-wide registration.
+    """
+    if web.settings.client_id is not None:
+        raise Forbidden(
+            "registration: a static client_id is configured; dynamic registration "
+            "is only for an app without one"
+        )
+
+
 async def register(request: Request) -> Response:
     """Register this client dynamically (RFC 7591 §3.1)."""
     web, session, _ = await _authorized(request, logged_in=False)
+    _check_no_static_client(web)
     registration = await _traced(web, session, lambda sink: web.rp.register(trace=sink))
     data = {
         "client_id": registration.client_id,
@@ -189,6 +209,7 @@ async def register(request: Request) -> Response:
 async def clean_registration(request: Request) -> Response:
     """Forget the dynamic registration."""
     web, session, _ = await _authorized(request, logged_in=False)
+    _check_no_static_client(web)
     await web.rp.clean_registration()
     data = {"client_id": web.rp.client_id}
     return await _done(request, web, session, "clean-registration", "Registration removed", data)

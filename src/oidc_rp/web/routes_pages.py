@@ -94,6 +94,8 @@ async def index(request: Request) -> Response:
         "client_id": web.rp.client_id,
         "is_registered": web.rp.is_registered,
         "is_dynamic": web.rp.is_dynamic,
+        # Registration is refused (403) when a static client is configured.
+        "registration_allowed": web.settings.client_id is None,
         "csrf_token": session.csrf_token,
         "result": result,
         "result_json": pretty_json(result.get("data")) if result else None,
