@@ -21,13 +21,8 @@ from oidc_rp.core.authorize import AuthorizationOptions
 from oidc_rp.core.client_auth import ClientAuthentication, client_auth_parameters
 from oidc_rp.core.id_token import (
     IDToken,
-    IDTokenExpectations,
-    validate_id_token,
-    validate_refreshed_id_token,
 )
 from oidc_rp.core.jwe import (
-    decrypt_jwe,
-    is_compact_jwe,
     parse_json_claims,
     unwrap_nested_jwt,
 )
@@ -39,9 +34,7 @@ from oidc_rp.core.transaction import PendingLogin
 from oidc_rp.dpop import DPoPClient
 from oidc_rp.errors import (
     ConfigurationError,
-    IDTokenError,
     LoginStateError,
-    LogoutTokenError,
     NotSupportedError,
     OIDCError,
     OPErrorResponse,
@@ -53,6 +46,7 @@ from oidc_rp.provider import JWKS_REFETCH_INTERVAL, METADATA_TTL, ProviderCache
 from oidc_rp.registry import registration_request_metadata
 from oidc_rp.settings import Settings
 from oidc_rp.tokens import ApiResponse, Login, TokenSet, stored_id_token_claims
+from oidc_rp.validation import LOGOUT_TOKEN_MAX_AGE, MAX_IAT_AGE, TokenValidator
 
 __all__ = [
     "JWKS_REFETCH_INTERVAL",
@@ -66,13 +60,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-#: An ID token issued longer ago than this is refused (OIDC Core §3.1.3.7 step 10 lets the
-#: client reject tokens "issued too far away from the current time").
-MAX_IAT_AGE = 3600
-#: A back-channel logout token issued longer ago than this is refused (Back-Channel Logout
-#: 1.0 §2.6 lets the RP bound iat); the web app remembers each jti for longer than that.
-LOGOUT_TOKEN_MAX_AGE = 600
 
 
 class RelyingParty:
@@ -96,6 +83,7 @@ class RelyingParty:
         self._clock = clock
         self._provider = ProviderCache(settings, self._send, self._now)
         self._identity = ClientIdentity(settings)
+        self._validator = TokenValidator(settings, self._identity, self._provider, self._now)
         self._dpop = DPoPClient(settings, self._send, self._now)
 
     async def aclose(self) -> None:
@@ -307,34 +295,15 @@ class RelyingParty:
         )
         front: IDToken | None = None
         if response.id_token:
-            front = await self._validate_front_channel(pending, response, trace)
+            front = await self._validator.front_channel(pending, response, trace)
         if response.code is None:
             raise LoginStateError("login: only flows returning a code are supported")
         tokens = await self._redeem(meta, pending, response.code, trace)
-        id_token = await self._validate_token_endpoint_id_token(pending, tokens, front, trace)
+        id_token = await self._validator.token_endpoint(pending, tokens, front, trace)
         if tokens.id_token is not None:
             tokens = replace(tokens, id_token=id_token.raw)  # the signed JWT, if it was a JWE
         login = Login(tokens=tokens, id_token_claims=dict(id_token.claims))
         return await self._with_userinfo(login, trace)
-
-    async def _validate_front_channel(
-        self,
-        pending: PendingLogin,
-        response: callback.AuthorizationResponse,
-        trace: TraceSink | None,
-    ) -> IDToken:
-        types = set(pending.response_type.split())
-        expectations = self._expectations(
-            pending,
-            # OIDC Core §3.3.2.11: c_hash REQUIRED for code id_token (token); at_hash when
-            # the access token is issued from the authorization endpoint.
-            code=response.code,
-            require_c_hash="code" in types,
-            access_token=response.access_token,
-            require_at_hash="token" in types,
-        )
-        assert response.id_token is not None
-        return await self._validate_id_token(response.id_token, expectations, trace)
 
     async def _redeem(
         self, meta: ProviderMetadata, pending: PendingLogin, code: str, trace: TraceSink | None
@@ -379,68 +348,6 @@ class RelyingParty:
             scope=parsed.scope or (previous.scope if previous else requested_scope),
         )
 
-    async def _validate_token_endpoint_id_token(
-        self,
-        pending: PendingLogin,
-        tokens: TokenSet,
-        front: IDToken | None,
-        trace: TraceSink | None,
-    ) -> IDToken:
-        if tokens.id_token is None:
-            if front is None:
-                raise IDTokenError("id_token: missing from the token response")
-            return front
-        expectations = self._expectations(pending, access_token=tokens.access_token)
-        id_token = await self._validate_id_token(tokens.id_token, expectations, trace)
-        if front is not None:
-            # OIDC Core §3.3.3.6: iss and sub MUST be identical in both ID tokens.
-            for claim in ("iss", "sub"):
-                if id_token.claims.get(claim) != front.claims.get(claim):
-                    raise IDTokenError(f"id_token.{claim}: differs from the front-channel ID token")
-        return id_token
-
-    def _expectations(self, pending: PendingLogin, **hashes: Any) -> IDTokenExpectations:
-        s = self.settings
-        return IDTokenExpectations(
-            issuer=pending.issuer,
-            client_id=pending.client_id,
-            allowed_algs=(s.id_token_signed_response_alg,),
-            now=self._now(),
-            clock_skew=s.clock_skew,
-            nonce=pending.nonce,
-            max_age=pending.max_age,
-            essential_acr=pending.essential_acr,
-            trusted_audiences=s.trusted_audiences,
-            client_secret=self._identity.client_secret,
-            max_iat_age=MAX_IAT_AGE,
-            **hashes,
-        )
-
-    async def _validate_id_token(
-        self, raw: str, expectations: IDTokenExpectations, trace: TraceSink | None
-    ) -> IDToken:
-        if not expectations.issuer:
-            raise IDTokenError("id_token.iss: no issuer configured to compare it with")
-        # OIDC Core §3.1.3.7 step 1: decrypt with the negotiated keys and algorithms; an
-        # unencrypted ID token when encryption was negotiated is rejected. The signed inner
-        # JWT is what gets validated and kept (RP-Initiated Logout §2: id_token_hint).
-        raw = unwrap_nested_jwt(
-            raw, self._identity.decryption("id_token"), prefix="id_token", error=IDTokenError
-        )
-        alg = expectations.allowed_algs[0]
-        return await self._verify_signed(
-            alg, lambda keys: validate_id_token(raw, keys, expectations), trace
-        )
-
-    async def _verify_signed(
-        self, alg: str, check: Callable[[KeySet], T], trace: TraceSink | None
-    ) -> T:
-        """Run a JWS check: HS* are keyed with the client secret (OIDC Core §10.1), so the
-        OP's JWK set is neither needed nor fetched; other algorithms use the OP's keys."""
-        if alg.startswith("HS"):
-            return check(KeySet([]))
-        return await self._with_keys(check, trace)
-
     async def _with_userinfo(self, login: Login, trace: TraceSink | None) -> Login:
         meta = await self.metadata(trace=trace)
         if meta.userinfo_endpoint is None or login.tokens.access_token is None:
@@ -483,7 +390,7 @@ class RelyingParty:
             self.settings.userinfo_signed_response_alg or self.settings.id_token_signed_response_alg
         )
         secret = self._identity.client_secret
-        claims = await self._verify_signed(
+        claims = await self._validator.verify_signed(
             alg,
             lambda keys: userinfo.verify_userinfo_jwt(
                 body, keys, allowed_algs=(alg,), client_secret=secret
@@ -512,31 +419,9 @@ class RelyingParty:
         if parsed.id_token:
             # Every ID token is validated before it is kept, a session without an earlier
             # one included (its claims would be trusted later: userinfo sub, logout hint).
-            new = await self._validate_refreshed(parsed.id_token, tokens.id_token, trace)
+            new = await self._validator.refreshed(parsed.id_token, tokens.id_token, trace)
             parsed = replace(parsed, id_token=new.raw)  # the signed JWT, if it was a JWE
         return self._token_set(parsed, previous=tokens)
-
-    async def _validate_refreshed(
-        self, new_raw: str, old_raw: str | None, trace: TraceSink | None
-    ) -> IDToken:
-        meta = await self.metadata(trace=trace)
-        client_id = self._identity.require_client_id()
-        expectations = IDTokenExpectations(
-            issuer=meta.issuer,
-            client_id=client_id,
-            allowed_algs=(self.settings.id_token_signed_response_alg,),
-            now=self._now(),
-            clock_skew=self.settings.clock_skew,
-            trusted_audiences=self.settings.trusted_audiences,
-            client_secret=self._identity.client_secret,
-            max_iat_age=MAX_IAT_AGE,
-        )
-        new = await self._validate_id_token(new_raw, expectations, trace)
-        if old_raw is not None:
-            # The original token was validated at login; re-read it for OIDC Core §12.2.
-            original = IDToken(claims=stored_id_token_claims(old_raw), header={}, raw=old_raw)
-            validate_refreshed_id_token(new, original)
-        return new
 
     async def revoke(
         self, token_value: str, token_type_hint: str, *, trace: TraceSink | None = None
@@ -624,33 +509,7 @@ class RelyingParty:
 
     async def validate_logout_token(self, logout_token: str) -> LogoutToken:
         """Validate a back-channel logout token (Back-Channel Logout 1.0 §2.6)."""
-        meta = await self.metadata()
-        client_id = self._identity.require_client_id()
-        alg = self.settings.id_token_signed_response_alg
-        decryption = self._identity.decryption("id_token")
-        if decryption is not None and is_compact_jwe(logout_token):
-            # Back-Channel Logout 1.0 §2.6 step 1: "If the Logout Token is encrypted, decrypt
-            # it using the keys and algorithms that the Client specified during Registration
-            # that the OP was to use to encrypt ID Tokens." (Encryption is not required.)
-            logout_token = decrypt_jwe(
-                logout_token, decryption, prefix="logout_token", error=LogoutTokenError
-            )
-
-        def check(keys: KeySet) -> LogoutToken:
-            return logout.validate_logout_token(
-                logout_token,
-                keys,
-                issuer=meta.issuer,
-                client_id=client_id,
-                allowed_algs=(alg,),
-                now=self._now(),
-                clock_skew=self.settings.clock_skew,
-                trusted_audiences=self.settings.trusted_audiences,
-                # Bounded age, so that a replay cache of LOGOUT_TOKEN_MAX_AGE + skew suffices.
-                max_age=LOGOUT_TOKEN_MAX_AGE,
-            )
-
-        return await self._with_keys(check, None)
+        return await self._validator.logout_token(logout_token)
 
     async def call_api(self, tokens: TokenSet, *, trace: TraceSink | None = None) -> ApiResponse:
         """Call ``api_endpoint`` with the access token; HTTP errors are returned, not raised."""
