@@ -251,3 +251,31 @@ class Apps:
         # Lifespan on: at exit the app closes its RelyingParty and session store.
         self._served.append(start_app(factory, lifespan="on"))
         return built[0]
+
+
+def assert_id_token_rejected(
+    apps: Apps,
+    browser: Browser,
+    test_id: str,
+    rule: str,
+    response_type: str,
+    mode: str | None = None,
+    **settings: Any,
+) -> None:
+    """Log in under ``test_id``: the bad ID token gives the 502 page naming ``rule``, no
+    session, and no call the suite forbids after it."""
+    app = apps.get(test_id, **settings)
+    mark = app.mark()
+    options = {"response_type": response_type, **({"response_mode": mode} if mode else {})}
+    visit = app.login(browser, **options)
+    after, forbidden = reject_after(response_type)
+    app.assert_rejected(
+        browser,
+        visit,
+        status=502,
+        code="invalid_id_token",
+        rule=rule,
+        mark=mark,
+        after=after,
+        forbidden=forbidden,
+    )

@@ -20,7 +20,7 @@ import pytest
 from joserfc.jwk import RSAKey
 
 from conformance.browser import Browser
-from conformance.harness import CODE_RESPONSE_TYPES, Apps, reject_after
+from conformance.harness import CODE_RESPONSE_TYPES, Apps, assert_id_token_rejected
 
 #: The RP's encryption key (``client_encryption_key``): its own kid, never a signing key.
 ENCRYPTION_KEY_JWK = json.dumps(
@@ -114,20 +114,7 @@ REJECTED = [
 def test_encrypted_id_token_rejected(
     apps: Apps, browser: Browser, test_id: str, rule: str, response_type: str
 ) -> None:
-    app = apps.get(test_id, **RSA_OAEP_256)
-    mark = app.mark()
-    visit = app.login(browser, response_type=response_type)
-    after, forbidden = reject_after(response_type)
-    app.assert_rejected(
-        browser,
-        visit,
-        status=502,
-        code="invalid_id_token",
-        rule=rule,
-        mark=mark,
-        after=after,
-        forbidden=forbidden,
-    )
+    assert_id_token_rejected(apps, browser, test_id, rule, response_type, **RSA_OAEP_256)
 
 
 USERINFO = [

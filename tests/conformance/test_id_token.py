@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from conformance.browser import Browser
-from conformance.harness import CODE_RESPONSE_TYPES, Apps, reject_after
+from conformance.harness import CODE_RESPONSE_TYPES, Apps, assert_id_token_rejected
 
 CaseRow = tuple[str, str, tuple[str, ...]]  # test id, rule named on the error page, rows
 Variant = tuple[str, str | None]  # response type, response mode
@@ -57,42 +57,13 @@ def _params(rows: Sequence[CaseRow], variants: Sequence[Variant]) -> list[Any]:
     ]
 
 
-def _options(response_type: str, mode: str | None) -> dict[str, str]:
-    return {"response_type": response_type, **({"response_mode": mode} if mode else {})}
-
-
-def _assert_id_token_rejected(
-    apps: Apps,
-    browser: Browser,
-    test_id: str,
-    rule: str,
-    response_type: str,
-    mode: str | None = None,
-    **settings: Any,
-) -> None:
-    app = apps.get(test_id, **settings)
-    mark = app.mark()
-    visit = app.login(browser, **_options(response_type, mode))
-    after, forbidden = reject_after(response_type)
-    app.assert_rejected(
-        browser,
-        visit,
-        status=502,
-        code="invalid_id_token",
-        rule=rule,
-        mark=mark,
-        after=after,
-        forbidden=forbidden,
-    )
-
-
 @pytest.mark.parametrize(
     ("test_id", "rule", "response_type", "mode"), _params(REJECTED_EVERYWHERE, VARIANTS)
 )
 def test_id_token_rejected(
     apps: Apps, browser: Browser, test_id: str, rule: str, response_type: str, mode: str | None
 ) -> None:
-    _assert_id_token_rejected(apps, browser, test_id, rule, response_type, mode)
+    assert_id_token_rejected(apps, browser, test_id, rule, response_type, mode)
 
 
 HASH_CASES: list[CaseRow] = [
@@ -115,7 +86,7 @@ def test_front_channel_hash_rejected(
     apps: Apps, browser: Browser, test_id: str, rule: str, response_type: str, mode: str | None
 ) -> None:
     # The code is not redeemed: no token call after the bad authorization response.
-    _assert_id_token_rejected(apps, browser, test_id, rule, response_type, mode)
+    assert_id_token_rejected(apps, browser, test_id, rule, response_type, mode)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +109,7 @@ def test_front_channel_hash_rejected(
 def test_corrupted_signature_of_other_algs(
     apps: Apps, browser: Browser, test_id: str, alg: str
 ) -> None:
-    _assert_id_token_rejected(
+    assert_id_token_rejected(
         apps, browser, test_id, "id_token.signature", "code", id_token_signed_response_alg=alg
     )
 
@@ -252,5 +223,5 @@ def test_kid_absent_multiple_jwks_either_outcome(
 def test_idtoken_sig_none_rejected(apps: Apps, browser: Browser, conformance_note: Any) -> None:
     # The suite passes accept-and-continue and marks reject-and-stop "skipped"; oidc-rp never
     # accepts alg none (settings refuse id_token_signed_response_alg=none).
-    _assert_id_token_rejected(apps, browser, "idtoken-sig-none", "id_token.alg", "code")
+    assert_id_token_rejected(apps, browser, "idtoken-sig-none", "id_token.alg", "code")
     conformance_note("outcome: rejected (alg none is never accepted; the suite allows both)")
